@@ -1,0 +1,52 @@
+package cluster
+
+import (
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/tailrace/tailrace/histogram"
+	"github.com/tailrace/tailrace/reports"
+)
+
+// progress prints one line per merged interval: on a terminal a single
+// updating line, otherwise plain lines a log can keep.
+type progress struct {
+	w     io.Writer
+	tty   bool
+	mode  string
+	total time.Duration
+	wrote bool
+}
+
+func (p *progress) interval(iv *histogram.Interval) {
+	if p.w == nil {
+		return
+	}
+	secs := iv.Length.Seconds()
+	if secs <= 0 {
+		return
+	}
+	c := iv.Counters
+	tot := iv.Hists[histogram.Total]
+	line := fmt.Sprintf("[%5.1fs/%.0fs] %-9s intended %6.0f/s  achieved %6.0f/s  p50 %8s  p99 %8s  errors %d  dropped %d  in-flight %d",
+		(time.Duration(iv.Index)*time.Second + iv.Length).Seconds(), p.total.Seconds(), p.mode,
+		float64(c.Intended)/secs, float64(c.Completed)/secs,
+		reports.US(tot.Quantile(0.5).Microseconds()), reports.US(tot.Quantile(0.99).Microseconds()),
+		c.Errors, c.Dropped, iv.Self.MaxInFlight)
+	if iv.Self.Degraded {
+		line += "  DEGRADED"
+	}
+	if p.tty {
+		fmt.Fprintf(p.w, "\r\033[K%s", line)
+	} else {
+		fmt.Fprintln(p.w, line)
+	}
+	p.wrote = true
+}
+
+func (p *progress) done() {
+	if p.w != nil && p.tty && p.wrote {
+		fmt.Fprintln(p.w)
+	}
+}

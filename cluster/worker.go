@@ -1,0 +1,60 @@
+package cluster
+
+import (
+	"context"
+	"time"
+
+	"github.com/tailrace/tailrace/histogram"
+	"github.com/tailrace/tailrace/loadgen"
+	"github.com/tailrace/tailrace/loadgen/schedule"
+)
+
+// Worker is one load generator as the coordinator sees it. In-process workers
+// and (later) remote workers over gRPC both implement it, so a single-host run
+// is the same flow as a distributed one.
+type Worker interface {
+	Name() string
+	Local() bool
+	// Run generates the assignment's load from a.T0 and calls emit once per
+	// interval, in order, from one goroutine. It returns when the worker has
+	// finished, after its last interval.
+	Run(ctx context.Context, a Assignment, emit func(*histogram.Interval)) error
+}
+
+// Assignment is one worker's part of one arm.
+type Assignment struct {
+	Engine  loadgen.Config
+	Plan    schedule.Plan
+	Segment schedule.Segment
+	T0      time.Time
+}
+
+// LocalWorker runs an engine in this process. The zero value is not usable;
+// use NewLocal.
+type LocalWorker struct {
+	name      string
+	selfMeter bool
+}
+
+// NewLocal returns an in-process worker. Only one worker of a process should
+// meter the process itself (hiccups, GC, CPU), or merged figures double count.
+func NewLocal(name string, selfMeter bool) *LocalWorker {
+	return &LocalWorker{name: name, selfMeter: selfMeter}
+}
+
+// Name returns the worker's name.
+func (w *LocalWorker) Name() string { return w.name }
+
+// Local reports true.
+func (w *LocalWorker) Local() bool { return true }
+
+// Run implements Worker.
+func (w *LocalWorker) Run(ctx context.Context, a Assignment, emit func(*histogram.Interval)) error {
+	cfg := a.Engine
+	cfg.SelfMeter = w.selfMeter
+	e, err := loadgen.New(cfg)
+	if err != nil {
+		return err
+	}
+	return e.Run(ctx, a.Plan, a.Segment, a.T0, emit)
+}

@@ -1,0 +1,34 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"io"
+)
+
+// Coordinator dispatches the coordinator's subcommands and returns the exit code.
+func Coordinator(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	usage := "usage: coordinator <command> [flags]\n\ncommands:\n  run      run a load test (coordinated across workers)\n  version  print the version\n\nRun 'coordinator run --help' for the flags.\n"
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return ExitUsage
+	}
+	var err error
+	switch args[0] {
+	case "run":
+		err = Run(ctx, args[1:], stdout, stderr)
+	case "version":
+		fmt.Fprintln(stdout, "tailrace", version())
+		return ExitOK
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+		return ExitOK
+	default:
+		fmt.Fprintf(stderr, "coordinator: unknown command %q\n\n%s", args[0], usage)
+		return ExitUsage
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "coordinator %s: %v\n", args[0], err)
+	}
+	return ExitCode(err)
+}

@@ -1,0 +1,277 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/spf13/pflag"
+
+	"github.com/tailrace/tailrace/cluster"
+	"github.com/tailrace/tailrace/loadgen"
+	"github.com/tailrace/tailrace/loadgen/schedule"
+	"github.com/tailrace/tailrace/reports"
+	"github.com/tailrace/tailrace/target"
+)
+
+// runOptions are the flags of `coordinator run`.
+type runOptions struct {
+	rate        rateValue
+	duration    time.Duration
+	stages      schedule.Stages
+	process     schedule.Process
+	seed        int64
+	mode        string
+	modes       modesValue
+	connections int
+	maxInFlight int
+	pacer       string
+	local       int
+	weights     weightsValue
+
+	method   string
+	headers  headerValue
+	body     string
+	bodyFile string
+
+	timeout, connectTimeout, tlsTimeout, ttfbTimeout time.Duration
+
+	insecure       bool
+	cacert         string
+	tlsMin, tlsMax tlsVersionValue
+	resolve        resolveValue
+	dnsServer      string
+	dnsCache       bool
+
+	out          string
+	quiet        bool
+	exemplars    int
+	targetParams string
+}
+
+func (o *runOptions) flags(fs *pflag.FlagSet) {
+	fs.Var(&o.rate, "rate", "constant arrival rate, requests per second (e.g. 2000, 2000/s, 120/m)")
+	fs.DurationVar(&o.duration, "duration", 10*time.Second, "test length at --rate")
+	fs.Var(&o.stages, "stages", "rate stages instead of --rate/--duration, e.g. 30s:0->2000,2m:2000")
+	fs.Var(&o.process, "arrival", "arrival process: constant or poisson")
+	fs.Int64Var(&o.seed, "seed", 1, "seed of the arrival process (same seed, same schedule)")
+	fs.StringVar(&o.mode, "mode", "keepalive", "connection mode: keepalive, close, resume or h2")
+	fs.Var(&o.modes, "modes", "several modes run as arms of one experiment on the identical schedule, e.g. keepalive,close,resume,h2")
+	fs.IntVar(&o.connections, "connections", 32, "connections per worker (keepalive pool size, h2 connections)")
+	fs.IntVar(&o.maxInFlight, "max-inflight", 10000, "in-flight requests per worker beyond which arrivals are dropped (counted), never delayed")
+	fs.StringVar(&o.pacer, "pacer", "sleep", "pacer: sleep (~1ms granularity) or precise (spins; sub-100µs lag, burns CPU)")
+	fs.IntVar(&o.local, "local", 1, "number of in-process workers")
+	fs.Var(&o.weights, "weights", "split weights, one per worker, e.g. 2,1,1 (default equal)")
+	fs.StringVar(&o.method, "method", "GET", "HTTP method")
+	fs.VarP(&o.headers, "header", "H", "request header \"Name: value\" (repeatable)")
+	fs.StringVar(&o.body, "body", "", "request body")
+	fs.StringVar(&o.bodyFile, "body-file", "", "read the request body from this file")
+	fs.DurationVar(&o.timeout, "timeout", 30*time.Second, "whole-request timeout, from dispatch")
+	fs.DurationVar(&o.connectTimeout, "connect-timeout", 0, "TCP connect timeout (0: only --timeout)")
+	fs.DurationVar(&o.tlsTimeout, "tls-timeout", 0, "TLS handshake timeout (0: only --timeout)")
+	fs.DurationVar(&o.ttfbTimeout, "ttfb-timeout", 0, "time-to-first-byte timeout after the request is written (0: only --timeout)")
+	fs.BoolVar(&o.insecure, "insecure", false, "skip TLS certificate verification (never the default)")
+	fs.StringVar(&o.cacert, "cacert", "", "PEM file of CA certificates to verify the target with")
+	fs.Var(&o.tlsMin, "tls-min", "minimum TLS version: 1.2 or 1.3 (default 1.2)")
+	fs.Var(&o.tlsMax, "tls-max", "maximum TLS version: 1.2 or 1.3 (default 1.3)")
+	fs.Var(&o.resolve, "resolve", "pin host:port to an address, curl style host:port:addr (repeatable)")
+	fs.StringVar(&o.dnsServer, "dns-server", "", "ask this DNS server (ip:port) directly instead of the system resolver")
+	fs.BoolVar(&o.dnsCache, "dns-cache", true, "cache DNS answers for their TTL (false: resolve for every new connection)")
+	fs.StringVar(&o.out, "out", "", "write results.json (and, later, reports) into this directory")
+	fs.BoolVarP(&o.quiet, "quiet", "q", false, "no live progress")
+	fs.IntVar(&o.exemplars, "exemplars", 16, "slowest requests kept per interval, with their full phase timings")
+	fs.StringVar(&o.targetParams, "target-params", "ttfb=2ms&jitter=1ms&size=1k", "query of the built-in calibration target, used when no URL is given")
+}
+
+// plan builds the schedule from --rate/--duration or --stages.
+func (o *runOptions) plan(fs *pflag.FlagSet) (schedule.Plan, error) {
+	p := schedule.Plan{Process: o.process, Seed: o.seed}
+	switch {
+	case fs.Changed("stages") && fs.Changed("rate"):
+		return p, usagef("--rate and --stages conflict: give one (--stages 30s:0->2000,2m:2000 includes the rates)")
+	case fs.Changed("stages"):
+		if fs.Changed("duration") {
+			return p, usagef("--duration and --stages conflict: the stages give the duration")
+		}
+		p.Stages = o.stages
+	default:
+		if !o.rate.set {
+			return p, usagef("--rate is required (requests per second, e.g. --rate 1000), or give --stages")
+		}
+		if o.duration <= 0 {
+			return p, usagef("--duration %v must be positive (e.g. 30s)", o.duration)
+		}
+		p.Stages = schedule.Stages{{Duration: o.duration, From: o.rate.v, To: o.rate.v}}
+	}
+	if err := p.Validate(); err != nil {
+		return p, usageError{err}
+	}
+	return p, nil
+}
+
+// engine builds the engine template from the request and connection flags.
+func (o *runOptions) engine(fs *pflag.FlagSet, rawURL string) (loadgen.Config, error) {
+	cfg := loadgen.Config{
+		Method: strings.ToUpper(o.method), Header: o.headers.h, Connections: o.connections,
+		MaxInFlight: o.maxInFlight, Pacer: loadgen.PacerKind(o.pacer),
+		Timeout: o.timeout, ConnectTimeout: o.connectTimeout, TLSTimeout: o.tlsTimeout, TTFBTimeout: o.ttfbTimeout,
+		Insecure: o.insecure, CACert: o.cacert, TLSMin: o.tlsMin.v, TLSMax: o.tlsMax.v,
+		Resolve: o.resolve.o, DNSServer: o.dnsServer, DNSCache: o.dnsCache, Exemplars: o.exemplars,
+	}
+	u, err := url.Parse(rawURL)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return cfg, usagef("target URL %q is not valid (want http://host[:port]/path or https://...)", rawURL)
+	}
+	cfg.URL = u
+	checks := []struct {
+		bad  bool
+		form string
+	}{
+		{o.connections <= 0, fmt.Sprintf("--connections %d must be a positive integer", o.connections)},
+		{o.maxInFlight <= 0, fmt.Sprintf("--max-inflight %d must be a positive integer", o.maxInFlight)},
+		{o.pacer != "sleep" && o.pacer != "precise", fmt.Sprintf("--pacer %q: want sleep or precise", o.pacer)},
+		{o.timeout <= 0, fmt.Sprintf("--timeout %v must be positive (e.g. 10s)", o.timeout)},
+		{o.connectTimeout < 0 || o.tlsTimeout < 0 || o.ttfbTimeout < 0, "--connect-timeout, --tls-timeout and --ttfb-timeout must not be negative"},
+		{o.insecure && o.cacert != "", "--insecure and --cacert conflict: verify with the CA, or skip verification, not both"},
+		{o.tlsMin.v != 0 && o.tlsMax.v != 0 && o.tlsMin.v > o.tlsMax.v, fmt.Sprintf("--tls-min %s is above --tls-max %s", o.tlsMin.s, o.tlsMax.s)},
+		{o.body != "" && o.bodyFile != "", "--body and --body-file conflict: give one"},
+		{o.exemplars < 0, "--exemplars must not be negative"},
+	}
+	for _, c := range checks {
+		if c.bad {
+			return cfg, usagef("%s", c.form)
+		}
+	}
+	if (o.insecure || o.cacert != "" || fs.Changed("tls-min") || fs.Changed("tls-max")) && u.Scheme != "https" {
+		return cfg, usagef("TLS flags (--insecure, --cacert, --tls-min, --tls-max) need an https:// target, got %s", u.Scheme)
+	}
+	if o.cacert != "" {
+		if _, err := os.Stat(o.cacert); err != nil {
+			return cfg, usagef("--cacert %s: %v", o.cacert, err)
+		}
+	}
+	switch {
+	case o.bodyFile != "":
+		b, err := os.ReadFile(o.bodyFile)
+		if err != nil {
+			return cfg, usagef("--body-file: %v", err)
+		}
+		cfg.Body = b
+	case o.body != "":
+		cfg.Body = []byte(o.body)
+	}
+	check := cfg
+	if err := check.Validate(); err != nil {
+		return cfg, usageError{err}
+	}
+	return cfg, nil
+}
+
+// Run is `coordinator run`: flags -> config -> cluster.Run -> outputs.
+func Run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := pflag.NewFlagSet("run", pflag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.SortFlags = false
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, "usage: coordinator run [flags] [URL]\n\nWith no URL, tailrace starts its calibration target in-process and aims at it.\n\nflags:\n%s", fs.FlagUsages())
+	}
+	var o runOptions
+	o.flags(fs)
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, pflag.ErrHelp) {
+			return nil
+		}
+		return usageError{err}
+	}
+	if fs.NArg() > 1 {
+		return usagef("run takes at most one URL, got %d arguments: %s", fs.NArg(), strings.Join(fs.Args(), " "))
+	}
+	plan, err := o.plan(fs)
+	if err != nil {
+		return err
+	}
+	modes := o.modes.modes
+	if fs.Changed("modes") && fs.Changed("mode") {
+		return usagef("--mode and --modes conflict: give one")
+	}
+	if len(modes) == 0 {
+		m, err := loadgen.ParseMode(o.mode)
+		if err != nil {
+			return usagef("--mode: %v", err)
+		}
+		modes = []loadgen.Mode{m}
+	}
+	if o.local < 1 {
+		return usagef("--local %d must be at least 1", o.local)
+	}
+	if o.weights.w != nil && len(o.weights.w) != o.local {
+		return usagef("--weights has %d entries for %d workers (want one per worker)", len(o.weights.w), o.local)
+	}
+	if o.out != "" {
+		if err := os.MkdirAll(o.out, 0o755); err != nil {
+			return usagef("--out %s: %v", o.out, err)
+		}
+	}
+
+	rawURL := fs.Arg(0)
+	builtin := rawURL == ""
+	var cfgTarget *target.Server
+	if builtin {
+		cfgTarget, err = target.Start(target.Config{TLS: true})
+		if err != nil {
+			return fmt.Errorf("cli: start calibration target: %w", err)
+		}
+		defer cfgTarget.Close()
+		rawURL = cfgTarget.URL() + "/?" + o.targetParams
+	}
+	ecfg, err := o.engine(fs, rawURL)
+	if err != nil {
+		return err
+	}
+	if builtin {
+		ecfg.RootCAs = cfgTarget.CertPool()
+	}
+
+	workers := make([]cluster.Worker, o.local)
+	for i := range workers {
+		workers[i] = cluster.NewLocal(fmt.Sprintf("local-%d", i), i == 0)
+	}
+	ccfg := cluster.Config{
+		Engine: ecfg, Modes: modes, Plan: plan, Workers: workers, Weights: o.weights.w,
+		Target: rawURL, BuiltinTarget: builtin,
+	}
+	if !o.quiet {
+		ccfg.Progress, ccfg.TTY = stderr, isTerminal(stderr)
+	}
+	res, runErr := cluster.Run(ctx, ccfg)
+	if res == nil {
+		return runErr
+	}
+	if o.out != "" {
+		if err := reports.WriteFile(filepath.Join(o.out, "results.json"), res); err != nil {
+			return errors.Join(runErr, err)
+		}
+	}
+	if err := reports.Text(stdout, res); err != nil {
+		return errors.Join(runErr, err)
+	}
+	if o.out != "" {
+		fmt.Fprintf(stdout, "\nresults: %s\n", filepath.Join(o.out, "results.json"))
+	}
+	return runErr
+}
+
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	st, err := f.Stat()
+	return err == nil && st.Mode()&os.ModeCharDevice != 0
+}

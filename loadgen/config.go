@@ -1,0 +1,197 @@
+package loadgen
+
+import (
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"os"
+	"runtime"
+	"strings"
+	"time"
+
+	"github.com/tailrace/tailrace/loadgen/resolver"
+)
+
+// Version is the engine's version; workers and coordinators compare it.
+const Version = "0.1.0"
+
+// Mode is a connection-reuse strategy: the experiment axis (DESIGN.md §4).
+type Mode string
+
+// Connection modes.
+const (
+	ModeKeepAlive Mode = "keepalive" // HTTP/1.1 persistent connections, at most Connections
+	ModeClose     Mode = "close"     // a new connection (and full TLS handshake) per request
+	ModeResume    Mode = "resume"    // a new connection per request, resuming TLS sessions
+	ModeH2        Mode = "h2"        // HTTP/2 streams over at most Connections connections
+)
+
+// Modes lists every mode in the order arms run by default.
+var Modes = []Mode{ModeKeepAlive, ModeClose, ModeResume, ModeH2}
+
+// ParseMode returns the mode named s.
+func ParseMode(s string) (Mode, error) {
+	for _, m := range Modes {
+		if string(m) == s {
+			return m, nil
+		}
+	}
+	return "", fmt.Errorf("loadgen: unknown mode %q (want keepalive, close, resume or h2)", s)
+}
+
+// PacerKind says how the pacer waits for the next arrival.
+type PacerKind string
+
+// Pacers.
+const (
+	PacerSleep   PacerKind = "sleep"   // timer sleeps: about 1 ms granularity, little CPU
+	PacerPrecise PacerKind = "precise" // sleep, then spin the last stretch: sub-100 µs lag, burns CPU
+)
+
+// Config is everything one engine needs to generate load against one target.
+// The zero value is not valid: set URL and call Defaults (or Validate after
+// filling every field).
+type Config struct {
+	URL    *url.URL
+	Method string      // "" means GET
+	Header http.Header // sent with every request; a Host entry sets the Host header
+	Body   []byte
+
+	Mode        Mode
+	Connections int       // per engine: keep-alive pool size or h2 connections; 0 means 32
+	MaxInFlight int       // arrivals beyond this are dropped, not delayed; 0 means 10000
+	Pacer       PacerKind // "" means sleep
+
+	Timeout        time.Duration // whole request, from dispatch; 0 means 30s
+	ConnectTimeout time.Duration // 0 means no separate limit
+	TLSTimeout     time.Duration // 0 means no separate limit
+	TTFBTimeout    time.Duration // from request written to first byte; 0 means no separate limit
+
+	Insecure   bool           // skip certificate verification (explicit, default off)
+	CACert     string         // PEM file of CAs to trust instead of the system pool
+	RootCAs    *x509.CertPool // CAs to trust, for programmatic use (the in-process target)
+	TLSMin     uint16         // tls.VersionTLS12 or 13; 0 means 1.2
+	TLSMax     uint16         // 0 means 1.3
+	ServerName string         // SNI and verification name; "" means the URL's host
+
+	Resolve   []resolver.Override // --resolve host:port:addr
+	DNSServer string              // ask this DNS server directly; "" means the system resolver
+	DNSCache  bool                // cache answers per TTL (real clients do)
+
+	Shards    int // recorder shards; 0 means GOMAXPROCS (each costs ~5 MB of histograms)
+	Exemplars int // slowest requests kept per interval; 0 means 16
+	SelfMeter bool
+	// OnTrail, if set, sees every finished request's trail (tests, debugging).
+	// It runs on the request's goroutine and must be fast.
+	OnTrail func(*Trail)
+}
+
+// Validate checks the configuration, filling defaults, and returns an error
+// that names what is wrong.
+func (c *Config) Validate() error {
+	if c.URL == nil {
+		return errors.New("loadgen: no target URL")
+	}
+	if c.URL.Scheme != "http" && c.URL.Scheme != "https" {
+		return fmt.Errorf("loadgen: target URL %q: scheme must be http or https", c.URL.String())
+	}
+	if c.URL.Host == "" {
+		return fmt.Errorf("loadgen: target URL %q has no host", c.URL.String())
+	}
+	if c.Method == "" {
+		c.Method = http.MethodGet
+	}
+	if c.Mode == "" {
+		c.Mode = ModeKeepAlive
+	}
+	if _, err := ParseMode(string(c.Mode)); err != nil {
+		return err
+	}
+	if c.Connections == 0 {
+		c.Connections = 32
+	}
+	if c.Connections < 0 {
+		return fmt.Errorf("loadgen: connections %d must be positive", c.Connections)
+	}
+	if c.MaxInFlight == 0 {
+		c.MaxInFlight = 10000
+	}
+	if c.MaxInFlight < 0 {
+		return fmt.Errorf("loadgen: max in-flight %d must be positive", c.MaxInFlight)
+	}
+	switch c.Pacer {
+	case "":
+		c.Pacer = PacerSleep
+	case PacerSleep, PacerPrecise:
+	default:
+		return fmt.Errorf("loadgen: unknown pacer %q (want sleep or precise)", c.Pacer)
+	}
+	if c.Timeout == 0 {
+		c.Timeout = 30 * time.Second
+	}
+	for name, d := range map[string]time.Duration{"timeout": c.Timeout, "connect timeout": c.ConnectTimeout, "tls timeout": c.TLSTimeout, "ttfb timeout": c.TTFBTimeout} {
+		if d < 0 {
+			return fmt.Errorf("loadgen: %s %v must not be negative", name, d)
+		}
+	}
+	if c.Insecure && c.CACert != "" {
+		return errors.New("loadgen: insecure and a CA certificate conflict: verify with the CA, or skip verification, not both")
+	}
+	if c.TLSMin == 0 {
+		c.TLSMin = tls.VersionTLS12
+	}
+	if c.TLSMax == 0 {
+		c.TLSMax = tls.VersionTLS13
+	}
+	if c.TLSMin > c.TLSMax {
+		return fmt.Errorf("loadgen: TLS minimum %s is above maximum %s", tls.VersionName(c.TLSMin), tls.VersionName(c.TLSMax))
+	}
+	if c.Exemplars == 0 {
+		c.Exemplars = 16
+	}
+	if c.Shards == 0 {
+		c.Shards = runtime.GOMAXPROCS(0)
+	}
+	if _, err := c.tlsConfig(); err != nil && c.URL.Scheme == "https" {
+		return err
+	}
+	return nil
+}
+
+// ParseTLSVersion accepts "1.2" or "1.3".
+func ParseTLSVersion(s string) (uint16, error) {
+	switch strings.TrimSpace(s) {
+	case "1.2":
+		return tls.VersionTLS12, nil
+	case "1.3":
+		return tls.VersionTLS13, nil
+	}
+	return 0, fmt.Errorf("loadgen: TLS version %q (want 1.2 or 1.3)", s)
+}
+
+func (c *Config) tlsConfig() (*tls.Config, error) {
+	tc := &tls.Config{
+		MinVersion:         c.TLSMin,
+		MaxVersion:         c.TLSMax,
+		ServerName:         c.ServerName,
+		InsecureSkipVerify: c.Insecure, // only when the user asked, by flag
+	}
+	if c.RootCAs != nil {
+		tc.RootCAs = c.RootCAs
+	}
+	if c.CACert != "" {
+		pem, err := os.ReadFile(c.CACert)
+		if err != nil {
+			return nil, fmt.Errorf("loadgen: CA certificate: %w", err)
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("loadgen: CA certificate %s: no PEM certificates found", c.CACert)
+		}
+		tc.RootCAs = pool
+	}
+	return tc, nil
+}

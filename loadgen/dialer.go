@@ -1,0 +1,188 @@
+package loadgen
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"net/netip"
+	"sync/atomic"
+	"time"
+
+	"github.com/tailrace/tailrace/histogram"
+	"github.com/tailrace/tailrace/loadgen/resolver"
+)
+
+var (
+	errConnectTimeout = errors.New("loadgen: connect timeout (--connect-timeout)")
+	errTLSTimeout     = errors.New("loadgen: tls timeout (--tls-timeout)")
+	errNoH2           = errors.New("loadgen: server did not negotiate h2 via ALPN")
+)
+
+// connKey carries a connection we dialed ourselves into http.Transport's dial
+// hooks, so net/http speaks HTTP over it without dialing anything itself.
+type connKey struct{}
+
+func handOver(ctx context.Context, _, _ string) (net.Conn, error) {
+	c, ok := ctx.Value(connKey{}).(net.Conn)
+	if !ok {
+		return nil, errors.New("loadgen: transport asked to dial without a pre-dialed connection")
+	}
+	return c, nil
+}
+
+// stdDialer dials connections for one target and wraps them in net/http
+// single-connection clients. It owns DNS, TCP and TLS so that every phase is
+// stamped by us, charged to the request that triggered the dial.
+type stdDialer struct {
+	clock      *clock
+	res        *resolver.Resolver
+	net        net.Dialer
+	tls        *tls.Config // nil for http://
+	scheme     string
+	host, port string
+	hostport   string
+	h2         bool
+	connectTO  time.Duration
+	tlsTO      time.Duration
+	ttfbTO     time.Duration
+	transport  *http.Transport
+	req        *requestTemplate
+	nextID     *atomic.Uint64
+	onClose    func()
+}
+
+func newStdDialer(cfg *Config, clk *clock, res *resolver.Resolver, req *requestTemplate, ids *atomic.Uint64, onClose func()) (*stdDialer, error) {
+	u := cfg.URL
+	d := &stdDialer{
+		clock: clk, res: res, scheme: u.Scheme, host: u.Hostname(), port: u.Port(),
+		h2: cfg.Mode == ModeH2, connectTO: cfg.ConnectTimeout, tlsTO: cfg.TLSTimeout, ttfbTO: cfg.TTFBTimeout,
+		req: req, nextID: ids, onClose: onClose,
+	}
+	if d.port == "" {
+		d.port = map[string]string{"http": "80", "https": "443"}[u.Scheme]
+	}
+	d.hostport = net.JoinHostPort(d.host, d.port)
+	if u.Scheme == "https" {
+		tc, err := cfg.tlsConfig()
+		if err != nil {
+			return nil, err
+		}
+		if d.h2 {
+			tc.NextProtos = []string{"h2"}
+		} else {
+			tc.NextProtos = []string{"http/1.1"}
+		}
+		if tc.ServerName == "" {
+			// An IP literal is verified against the certificate's IP SANs;
+			// crypto/tls still wants it named here.
+			tc.ServerName = d.host
+		}
+		if cfg.Mode == ModeResume {
+			tc.ClientSessionCache = tls.NewLRUClientSessionCache(64)
+		}
+		d.tls = tc
+	}
+	protos := new(http.Protocols)
+	switch {
+	case d.h2 && d.tls == nil:
+		protos.SetUnencryptedHTTP2(true)
+	case d.h2:
+		protos.SetHTTP2(true)
+	default:
+		protos.SetHTTP1(true)
+	}
+	d.transport = &http.Transport{
+		Protocols:          protos,
+		DialContext:        handOver,
+		DialTLSContext:     handOver,
+		DisableCompression: true, // measure the bytes the server sends, not our gunzip
+		Proxy:              nil,
+	}
+	return d, nil
+}
+
+func (d *stdDialer) dial(ctx context.Context, t *Trail) (clientConn, error) {
+	// DNS. Only a real query counts as a dns phase; cached, literal and
+	// --resolve answers cost nothing and are not recorded.
+	start := d.clock.now()
+	res, err := d.res.Lookup(ctx, d.host, d.port)
+	if res.Source.Resolved() || err != nil {
+		t.Resolved = true
+		t.DNSStart, t.DNSDone = start, d.clock.now()
+	}
+	if err != nil {
+		return nil, d.fail(ctx, t, histogram.DNS, err)
+	}
+
+	// TCP: addresses in order, the first that connects wins.
+	t.NewConn = true
+	t.ConnectStart = d.clock.now()
+	cctx, cancel := withTimeoutCause(ctx, d.connectTO, errConnectTimeout)
+	var nc net.Conn
+	for _, a := range res.Addrs {
+		nc, err = d.net.DialContext(cctx, "tcp", netip.AddrPortFrom(a, portNum(d.port)).String())
+		if err == nil || cctx.Err() != nil {
+			break
+		}
+	}
+	if err == nil && len(res.Addrs) == 0 {
+		err = fmt.Errorf("loadgen: no addresses for %s", d.host)
+	}
+	t.ConnectDone = d.clock.now()
+	if err != nil {
+		defer cancel()
+		return nil, d.fail(cctx, t, histogram.Connect, err)
+	}
+	cancel()
+
+	if d.tls != nil {
+		t.TLSDialed = true
+		t.TLSStart = d.clock.now()
+		tctx, cancel := withTimeoutCause(ctx, d.tlsTO, errTLSTimeout)
+		tc := tls.Client(nc, d.tls)
+		err = tc.HandshakeContext(tctx)
+		t.TLSDone = d.clock.now()
+		if err == nil && d.h2 && tc.ConnectionState().NegotiatedProtocol != "h2" {
+			err = errNoH2
+		}
+		if err != nil {
+			defer cancel()
+			nc.Close()
+			return nil, d.fail(tctx, t, histogram.TLS, err)
+		}
+		cancel()
+		t.Resumed = tc.ConnectionState().DidResume
+		nc = tc
+	}
+
+	cc, err := d.transport.NewClientConn(context.WithValue(ctx, connKey{}, nc), d.scheme, d.hostport)
+	if err != nil {
+		nc.Close()
+		// HTTP/2's preface and settings are exchanged here: charge it to write.
+		return nil, d.fail(ctx, t, histogram.Write, err)
+	}
+	return &stdConn{cc: cc, connID: d.nextID.Add(1), req: d.req, onClose: d.onClose, clk: d.clock, ttfbTO: d.ttfbTO}, nil
+}
+
+func (d *stdDialer) fail(ctx context.Context, t *Trail, p histogram.Phase, err error) error {
+	t.Err, t.ErrPhase = classify(ctx, err), p
+	return err
+}
+
+func withTimeoutCause(ctx context.Context, d time.Duration, cause error) (context.Context, context.CancelFunc) {
+	if d <= 0 {
+		return ctx, func() {}
+	}
+	return context.WithTimeoutCause(ctx, d, cause)
+}
+
+func portNum(p string) uint16 {
+	var n uint16
+	for _, c := range p {
+		n = n*10 + uint16(c-'0')
+	}
+	return n
+}

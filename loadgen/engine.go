@@ -1,0 +1,239 @@
+package loadgen
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/tailrace/tailrace/histogram"
+	"github.com/tailrace/tailrace/loadgen/resolver"
+	"github.com/tailrace/tailrace/loadgen/schedule"
+)
+
+// IntervalLength is the length of one reporting interval.
+const IntervalLength = time.Second
+
+var errNoStream = errors.New("loadgen: new HTTP/2 connection has no free stream")
+
+// Engine generates one segment of an open-loop schedule against one target and
+// times every request phase by phase. An Engine runs once; it is not safe to
+// call Run concurrently or twice.
+type Engine struct {
+	cfg      Config
+	res      *resolver.Resolver
+	clk      clock
+	rec      *histogram.Recorder
+	pool     pool
+	inflight atomic.Int64
+	maxIn    atomic.Int64
+	closed   atomic.Int64 // connections we closed, not yet counted into an interval
+	ids      atomic.Uint64
+	reqCtx   context.Context
+	wg       sync.WaitGroup
+}
+
+// New validates cfg and prepares an engine.
+func New(cfg Config) (*Engine, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	res, err := resolver.New(resolver.Config{Server: cfg.DNSServer, Cache: cfg.DNSCache, Static: cfg.Resolve})
+	if err != nil {
+		return nil, fmt.Errorf("loadgen: %w", err)
+	}
+	return &Engine{cfg: cfg, res: res, rec: histogram.NewRecorder(cfg.Shards, cfg.Exemplars)}, nil
+}
+
+// Run sends the arrivals of seg of plan, starting at t0 (which may be in the
+// future; Run waits), and calls emit once per interval, in order, from a
+// single goroutine. It returns when every request has finished, after the
+// last interval was emitted. When ctx is canceled, the pacer stops, requests
+// in flight are canceled and recorded as such, and the partial last interval
+// is still emitted: nothing measured is lost.
+func (e *Engine) Run(ctx context.Context, plan schedule.Plan, seg schedule.Segment, t0 time.Time, emit func(*histogram.Interval)) error {
+	e.clk = clock{t0: t0}
+	tmpl := newRequestTemplate(&e.cfg)
+	d, err := newStdDialer(&e.cfg, &e.clk, e.res, tmpl, &e.ids, func() { e.closed.Add(1) })
+	if err != nil {
+		return err
+	}
+	e.pool = newPool(e.cfg.Mode, d, e.cfg.Connections, &e.clk)
+	reqCtx, stopRequests := context.WithCancelCause(context.WithoutCancel(ctx))
+	e.reqCtx = reqCtx
+	defer stopRequests(nil)
+
+	var meter *selfMeter
+	if e.cfg.SelfMeter {
+		meter = startSelfMeter()
+		defer meter.stop()
+	}
+	rotDone := make(chan struct{})
+	finished := make(chan struct{})
+	go func() {
+		defer close(rotDone)
+		e.rotate(t0, finished, meter, emit)
+	}()
+
+	e.pace(ctx, plan.Arrivals(seg))
+	if ctx.Err() != nil {
+		stopRequests(errRunStopped)
+	}
+	e.wg.Wait()
+	e.pool.close()
+	close(finished)
+	<-rotDone
+	return nil
+}
+
+// pace dispatches every arrival at its intended time and never waits for a
+// response: after a sleep it dispatches everything already due, in a batch.
+func (e *Engine) pace(ctx context.Context, arr *schedule.Arrivals) {
+	timer := time.NewTimer(time.Hour)
+	defer timer.Stop()
+	sh := e.rec.Shard(0)
+	for k := int64(0); ; k++ {
+		at, ok := arr.Next()
+		if !ok {
+			return
+		}
+		due := e.clk.t0.Add(at)
+		if wait := time.Until(due); wait > 0 {
+			if e.cfg.Pacer == PacerPrecise {
+				wait -= spinWindow
+			}
+			if wait > 0 {
+				timer.Reset(wait)
+				select {
+				case <-timer.C:
+				case <-ctx.Done():
+					return
+				}
+			}
+			if e.cfg.Pacer == PacerPrecise {
+				for time.Now().Before(due) {
+				}
+			}
+		} else if ctx.Err() != nil {
+			return
+		}
+		if n := e.inflight.Add(1); n > int64(e.cfg.MaxInFlight) {
+			e.inflight.Add(-1)
+			sh.AddCounters(&histogram.Counters{Intended: 1, Dropped: 1, Errors: 1})
+			sh.Record(&histogram.Sample{Error: ErrDropped.Label(0)})
+			continue
+		} else {
+			for m := e.maxIn.Load(); n > m && !e.maxIn.CompareAndSwap(m, n); m = e.maxIn.Load() {
+			}
+		}
+		e.wg.Go(func() { e.issue(k, at) })
+	}
+}
+
+// spinWindow is how early the precise pacer wakes before spinning.
+const spinWindow = 1500 * time.Microsecond
+
+// issue runs one request from dispatch to done and records its trail.
+func (e *Engine) issue(k int64, intended time.Duration) {
+	t := Trail{Index: k, Intended: intended, Dispatched: e.clk.now()}
+	ctx, cancel := context.WithTimeoutCause(e.reqCtx, e.cfg.Timeout, errWholeTimeout)
+	c, err := e.pool.acquire(ctx, &t)
+	if err == nil {
+		t.GotConn = e.clk.now()
+		reusable := c.do(ctx, &t)
+		e.pool.put(c, reusable)
+	} else if t.Done == 0 {
+		t.Done = e.clk.now()
+	}
+	cancel()
+	e.inflight.Add(-1)
+	e.record(&t)
+}
+
+func (e *Engine) record(t *Trail) {
+	var smp histogram.Sample
+	t.Phases(e.clk.t0, &smp)
+	t.Inversions = t.inversions()
+	cn := histogram.Counters{Intended: 1, Sent: 1, BytesRead: t.Bytes, Inversions: int64(t.Inversions)}
+	if t.Err == ErrNone {
+		cn.Completed = 1
+	}
+	if smp.Error != "" {
+		cn.Errors = 1
+	}
+	if t.NewConn && t.GotConn != 0 {
+		cn.ConnsOpened = 1
+	} else if t.GotConn != 0 {
+		cn.ConnsReused = 1
+	}
+	if t.Resumed {
+		cn.TLSResumed = 1
+	}
+	sh := e.rec.Shard(int(t.Index))
+	sh.AddCounters(&cn)
+	sh.Record(&smp)
+	if e.cfg.OnTrail != nil {
+		e.cfg.OnTrail(t)
+	}
+}
+
+// rotate closes an interval at every whole second after t0 and once more
+// when the run has finished, filling in the generator's self-measurement.
+func (e *Engine) rotate(t0 time.Time, finished <-chan struct{}, meter *selfMeter, emit func(*histogram.Interval)) {
+	timer := time.NewTimer(time.Until(t0.Add(IntervalLength)))
+	defer timer.Stop()
+	for i := 0; ; i++ {
+		start := t0.Add(time.Duration(i) * IntervalLength)
+		last := false
+		select {
+		case <-timer.C:
+		case <-finished:
+			last = true
+		}
+		length := IntervalLength
+		if last {
+			length = max(time.Since(start), 0)
+		}
+		iv := e.rec.Rotate(i, start, length)
+		e.fillSelf(iv, meter)
+		emit(iv)
+		if last {
+			return
+		}
+		timer.Reset(time.Until(start.Add(2 * IntervalLength)))
+	}
+}
+
+func (e *Engine) fillSelf(iv *histogram.Interval, meter *selfMeter) {
+	iv.Counters.ConnsClosed += e.closed.Swap(0)
+	iv.Self.MaxInFlight = e.maxIn.Swap(e.inflight.Load())
+	if meter != nil {
+		meter.fill(&iv.Self)
+	}
+	markDegraded(iv)
+}
+
+// markDegraded flags an interval in which the generator, not the target,
+// limited the measurement (DESIGN.md §5).
+func markDegraded(iv *histogram.Interval) {
+	lag := iv.Hists[histogram.ScheduleLag]
+	if lag.Count() > 0 {
+		limit := max(2*time.Millisecond, iv.Hists[histogram.Service].Quantile(0.5)/10)
+		if p99 := lag.Quantile(0.99); p99 > limit {
+			iv.Self.Degraded = true
+			iv.Self.DegradedReason = fmt.Sprintf("schedule lag p99 %v above %v", p99.Round(time.Microsecond), limit.Round(time.Microsecond))
+		}
+	}
+	if iv.Counters.Dropped > 0 {
+		reason := fmt.Sprintf("in-flight cap reached: %d arrivals dropped", iv.Counters.Dropped)
+		if iv.Self.Degraded {
+			reason = iv.Self.DegradedReason + "; " + reason
+		}
+		iv.Self.Degraded, iv.Self.DegradedReason = true, reason
+	}
+}
+
+// InFlight reports the number of requests dispatched and not yet done.
+func (e *Engine) InFlight() int64 { return e.inflight.Load() }

@@ -1,0 +1,134 @@
+package loadgen
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"net/http/httptrace"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/tailrace/tailrace/histogram"
+)
+
+// stdConn is one engine-owned connection spoken over by net/http.
+type stdConn struct {
+	cc      *http.ClientConn
+	connID  uint64
+	req     *requestTemplate
+	onClose func()
+	clk     *clock
+	ttfbTO  time.Duration
+	closed  atomic.Bool
+}
+
+// hooks receives httptrace callbacks. They may run on net/http's own
+// goroutines, possibly after RoundTrip returned (k6's tracer taught us this),
+// so stamps are atomics and the first stamp wins. Because a late callback
+// may still arrive, a hooks value is never recycled.
+type hooks struct {
+	clock     *clock
+	wrote     atomic.Int64
+	firstByte atomic.Int64
+	ttfbTO    time.Duration
+	cancel    context.CancelCauseFunc
+	ttfbTimer atomic.Pointer[time.Timer]
+	trace     httptrace.ClientTrace
+}
+
+func newHooks(clk *clock, ttfbTO time.Duration, cancel context.CancelCauseFunc) *hooks {
+	h := &hooks{clock: clk, ttfbTO: ttfbTO, cancel: cancel}
+	h.trace.WroteRequest = h.onWrote
+	h.trace.GotFirstResponseByte = h.onFirstByte
+	return h
+}
+
+func (h *hooks) ttfbExpired() { h.cancel(errTTFBTimeout) }
+
+func (h *hooks) onWrote(httptrace.WroteRequestInfo) {
+	if h.wrote.CompareAndSwap(0, int64(h.clock.now())) && h.ttfbTO > 0 && h.firstByte.Load() == 0 {
+		h.ttfbTimer.Store(time.AfterFunc(h.ttfbTO, h.ttfbExpired))
+	}
+}
+
+func (h *hooks) onFirstByte() {
+	h.firstByte.CompareAndSwap(0, int64(h.clock.now()))
+	if t := h.ttfbTimer.Load(); t != nil {
+		t.Stop()
+	}
+}
+
+var bufPool = sync.Pool{New: func() any { b := make([]byte, 32<<10); return &b }}
+
+func (c *stdConn) do(ctx context.Context, t *Trail) bool {
+	clk := c.clk
+	rctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	h := newHooks(clk, c.ttfbTO, cancel)
+	defer func() {
+		if tm := h.ttfbTimer.Load(); tm != nil {
+			tm.Stop()
+		}
+	}()
+
+	req := c.req.build(httptrace.WithClientTrace(rctx, &h.trace))
+	resp, err := c.cc.RoundTrip(req)
+	if err != nil {
+		t.Done = clk.now()
+		c.stamp(t, h)
+		t.Err = classify(rctx, err)
+		t.ErrPhase = histogram.Write
+		if t.WroteRequest != 0 {
+			t.ErrPhase = histogram.TTFB
+		}
+		return false
+	}
+	c.stamp(t, h)
+	if t.FirstByte == 0 { // HTTP/2 may not report it; the headers have arrived
+		t.FirstByte = clk.now()
+	}
+	if t.WroteRequest == 0 {
+		t.WroteRequest = t.FirstByte
+	}
+	t.Status = resp.StatusCode
+	if st, ok := parseServerTiming(resp.Header.Get("Server-Timing")); ok {
+		t.Server, t.HasServer = st, true
+	}
+	bp := bufPool.Get().(*[]byte)
+	n, err := io.CopyBuffer(discard{}, resp.Body, *bp)
+	bufPool.Put(bp)
+	resp.Body.Close()
+	t.Done = clk.now()
+	t.Bytes = n
+	if err != nil {
+		t.Err, t.ErrPhase = classify(rctx, err), histogram.Download
+		return false
+	}
+	return !resp.Close && c.cc.Err() == nil
+}
+
+func (c *stdConn) stamp(t *Trail, h *hooks) {
+	t.WroteRequest = time.Duration(h.wrote.Load())
+	t.FirstByte = time.Duration(h.firstByte.Load())
+}
+
+func (c *stdConn) reserve() bool  { return c.cc.Reserve() == nil }
+func (c *stdConn) release()       { c.cc.Release() }
+func (c *stdConn) available() int { return c.cc.Available() }
+func (c *stdConn) alive() bool    { return c.cc.Err() == nil }
+func (c *stdConn) id() uint64     { return c.connID }
+func (c *stdConn) close() {
+	if c.closed.CompareAndSwap(false, true) {
+		c.cc.Close()
+		if c.onClose != nil {
+			c.onClose()
+		}
+	}
+}
+
+// discard is io.Discard without the ReaderFrom fast path that would bypass
+// our pooled buffer.
+type discard struct{}
+
+func (discard) Write(p []byte) (int, error) { return len(p), nil }

@@ -1,0 +1,195 @@
+package reports
+
+import (
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/tailrace/tailrace/histogram"
+)
+
+// Schema is the version tag of results.json. Rename nothing in the stable
+// core without bumping it (DESIGN.md §8).
+const Schema = "tailrace.results/v1"
+
+// Results is a whole run: what was planned, who ran it, and per arm what was
+// measured. It is a snapshot: build it with a Builder, then render it.
+type Results struct {
+	Schema    string    `json:"schema"`
+	Plan      Plan      `json:"plan"`
+	StartedAt time.Time `json:"started_at"`
+	DurationS float64   `json:"duration_s"`
+	Workers   []Worker  `json:"workers"`
+	Arms      []Arm     `json:"arms"`
+	Warnings  []string  `json:"warnings"`
+	// Incomplete is set when the run did not run its whole plan (interrupted,
+	// worker lost); the reason is among the warnings.
+	Incomplete bool `json:"incomplete"`
+}
+
+// Plan is what the run was asked to do.
+type Plan struct {
+	Target      string   `json:"target"`
+	Method      string   `json:"method"`
+	Stages      string   `json:"stages"`
+	Process     string   `json:"process"`
+	Seed        int64    `json:"seed"`
+	Modes       []string `json:"modes"`
+	Connections int      `json:"connections"`
+	MaxInFlight int      `json:"max_inflight"`
+	Pacer       string   `json:"pacer"`
+	Timeout     string   `json:"timeout"`
+	Workers     int      `json:"workers"`
+	// BuiltinTarget is true when the run aimed at the in-process calibration target.
+	BuiltinTarget bool `json:"builtin_target,omitempty"`
+}
+
+// Worker describes one load generator of the run.
+type Worker struct {
+	Name          string   `json:"name"`
+	Share         float64  `json:"share"`
+	Segment       string   `json:"segment"`
+	Local         bool     `json:"local"`
+	ClockOffsetUS int64    `json:"clock_offset_us"`
+	RTTUS         int64    `json:"rtt_us"`
+	LostAt        *float64 `json:"lost_at"` // seconds after the arm's start; nil if never lost
+}
+
+// Arm is one connection mode's measurement.
+type Arm struct {
+	Mode          string                  `json:"mode"`
+	StartedAt     time.Time               `json:"started_at"`
+	DurationS     float64                 `json:"duration_s"`
+	Counters      histogram.Counters      `json:"counters"`
+	Errors        map[string]int64        `json:"errors"`
+	Statuses      map[string]int64        `json:"statuses"`
+	Phases        map[string]PhaseSummary `json:"phases"`
+	TailBreakdown []TailSlice             `json:"tail_breakdown"`
+	Intervals     []Interval              `json:"intervals"`
+	Exemplars     []histogram.Exemplar    `json:"exemplars"`
+	Degraded      int                     `json:"degraded_intervals"`
+}
+
+// PhaseSummary is one phase's distribution over the whole arm. Hist is the
+// V2-encoded HdrHistogram (µs), base64, from which every figure can be rebuilt.
+type PhaseSummary struct {
+	Count   int64  `json:"count"`
+	MeanUS  int64  `json:"mean_us"`
+	P50US   int64  `json:"p50_us"`
+	P90US   int64  `json:"p90_us"`
+	P95US   int64  `json:"p95_us"`
+	P99US   int64  `json:"p99_us"`
+	P999US  int64  `json:"p999_us"`
+	MaxUS   int64  `json:"max_us"`
+	Clamped int64  `json:"clamped,omitempty"`
+	Hist    string `json:"hist"`
+}
+
+// TailSlice is the mean composition of the requests at or above a quantile of
+// total: its phase means add up to its mean total.
+type TailSlice struct {
+	FromQuantile float64          `json:"from_quantile"`
+	Count        int64            `json:"count"`
+	MeanTotalUS  int64            `json:"mean_total_us"`
+	MeanPhaseUS  map[string]int64 `json:"mean_phase_us"`
+}
+
+// Interval is one reporting interval, merged across workers.
+type Interval struct {
+	Index          int                `json:"index"`
+	StartS         float64            `json:"start_s"` // seconds after the arm's start
+	LengthS        float64            `json:"length_s"`
+	Workers        int                `json:"workers"` // workers that reported it
+	Counters       histogram.Counters `json:"counters"`
+	Errors         map[string]int64   `json:"errors,omitempty"`
+	TotalP50US     int64              `json:"total_p50_us"`
+	TotalP90US     int64              `json:"total_p90_us"`
+	TotalP99US     int64              `json:"total_p99_us"`
+	TotalMaxUS     int64              `json:"total_max_us"`
+	ResponseP99US  int64              `json:"response_p99_us"`
+	LagP99US       int64              `json:"schedule_lag_p99_us"`
+	MaxInFlight    int64              `json:"max_inflight"`
+	HiccupMaxUS    int64              `json:"hiccup_max_us"`
+	GCPauseUS      int64              `json:"gc_pause_us"`
+	CPUS           float64            `json:"cpu_s"`
+	Degraded       bool               `json:"degraded,omitempty"`
+	DegradedReason string             `json:"degraded_reason,omitempty"`
+	Short          bool               `json:"short,omitempty"` // ran short of its intended load (a worker was missing)
+	// Hists holds every non-empty phase's V2-encoded interval histogram,
+	// base64, so that .hlog logs can be rebuilt from results.json alone.
+	Hists map[string]string `json:"hists,omitempty"`
+}
+
+// TailQuantiles are the quantiles the tail breakdown is reported from.
+var TailQuantiles = []float64{0, 0.5, 0.95, 0.99, 0.999}
+
+// Summarize turns a histogram into its summary, with the encoded histogram.
+func Summarize(h *histogram.Hist) (PhaseSummary, error) {
+	s := h.Summary()
+	enc, err := h.Encode()
+	if err != nil {
+		return PhaseSummary{}, fmt.Errorf("reports: encode histogram: %w", err)
+	}
+	return PhaseSummary{
+		Count: s.Count, MeanUS: s.Mean.Microseconds(), P50US: s.P50.Microseconds(), P90US: s.P90.Microseconds(),
+		P95US: s.P95.Microseconds(), P99US: s.P99.Microseconds(), P999US: s.P999.Microseconds(),
+		MaxUS: s.Max.Microseconds(), Clamped: s.Clamped, Hist: base64.StdEncoding.EncodeToString(enc),
+	}, nil
+}
+
+// DecodeHist rebuilds a histogram from its base64 V2 form in results.json.
+func DecodeHist(s string) (*histogram.Hist, error) {
+	b, err := base64.StdEncoding.DecodeString(s)
+	if err != nil {
+		return nil, fmt.Errorf("reports: histogram is not base64: %w", err)
+	}
+	return histogram.Decode(b)
+}
+
+// WriteFile writes r as indented JSON to path atomically: a reader sees the
+// old file or the new one, never half of one.
+func WriteFile(path string, r *Results) error {
+	b, err := json.MarshalIndent(r, "", "  ")
+	if err != nil {
+		return fmt.Errorf("reports: %w", err)
+	}
+	return writeAtomic(path, append(b, '\n'))
+}
+
+func writeAtomic(path string, data []byte) error {
+	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
+	if err != nil {
+		return fmt.Errorf("reports: %w", err)
+	}
+	defer os.Remove(f.Name())
+	if _, err := f.Write(data); err != nil {
+		f.Close()
+		return fmt.Errorf("reports: write %s: %w", path, err)
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("reports: write %s: %w", path, err)
+	}
+	if err := os.Rename(f.Name(), path); err != nil {
+		return fmt.Errorf("reports: %w", err)
+	}
+	return nil
+}
+
+// ReadFile reads a results.json and checks its schema.
+func ReadFile(path string) (*Results, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("reports: %w", err)
+	}
+	var r Results
+	if err := json.Unmarshal(b, &r); err != nil {
+		return nil, fmt.Errorf("reports: %s is not a results file: %w", path, err)
+	}
+	if r.Schema != Schema {
+		return nil, fmt.Errorf("reports: %s has schema %q, want %q", path, r.Schema, Schema)
+	}
+	return &r, nil
+}
