@@ -141,6 +141,9 @@ type Interval struct {
 	Tail      TailBins                // total latency bins, for Breakdown
 	Exemplars TopK                    // the slowest requests
 	Self      Self
+	// ErrorText holds, per error class, one message seen for it (the first
+	// the sender kept), so a report can say what "tls 600" actually was.
+	ErrorText map[string]string
 }
 
 // NewInterval returns an empty Interval that keeps k exemplars.
@@ -178,6 +181,14 @@ func (iv *Interval) Merge(o *Interval) {
 	iv.Tail.Merge(&o.Tail)
 	iv.Exemplars.Merge(&o.Exemplars)
 	iv.Self.Merge(&o.Self)
+	for k, v := range o.ErrorText {
+		if _, ok := iv.ErrorText[k]; !ok {
+			if iv.ErrorText == nil {
+				iv.ErrorText = make(map[string]string, len(o.ErrorText))
+			}
+			iv.ErrorText[k] = v
+		}
+	}
 }
 
 // Reset empties iv for reuse, keeping its allocations (histograms, map
@@ -195,6 +206,7 @@ func (iv *Interval) Reset() {
 	iv.Tail.Reset()
 	iv.Exemplars.Reset()
 	iv.Self = Self{}
+	clear(iv.ErrorText)
 }
 
 // record adds one sample; the caller holds whatever lock guards iv.

@@ -168,7 +168,7 @@ func (d *stdDialer) dial(ctx context.Context, t *Trail) (clientConn, error) {
 }
 
 func (d *stdDialer) fail(ctx context.Context, t *Trail, p histogram.Phase, err error) error {
-	t.Err, t.ErrPhase = classify(ctx, err), p
+	t.Err, t.ErrPhase, t.ErrText = classify(ctx, err), p, err
 	return err
 }
 

@@ -33,6 +33,10 @@ type Engine struct {
 	ids      atomic.Uint64
 	reqCtx   context.Context
 	wg       sync.WaitGroup
+
+	errMu   sync.Mutex
+	errText map[string]string // first message per error class, not yet emitted
+	errSeen map[string]bool
 }
 
 // New validates cfg and prepares an engine.
@@ -174,9 +178,31 @@ func (e *Engine) record(t *Trail) {
 	sh := e.rec.Shard(int(t.Index))
 	sh.AddCounters(&cn)
 	sh.Record(&smp)
+	if smp.Error != "" {
+		e.noteError(smp.Error, t)
+	}
 	if e.cfg.OnTrail != nil {
 		e.cfg.OnTrail(t)
 	}
+}
+
+// noteError keeps the first message of each error class, so reports can say
+// what the failures were. The set of classes is small and bounded.
+func (e *Engine) noteError(class string, t *Trail) {
+	e.errMu.Lock()
+	defer e.errMu.Unlock()
+	if e.errSeen[class] {
+		return
+	}
+	if e.errSeen == nil {
+		e.errSeen, e.errText = map[string]bool{}, map[string]string{}
+	}
+	e.errSeen[class] = true
+	msg := "HTTP status " + fmt.Sprint(t.Status)
+	if t.ErrText != nil {
+		msg = t.ErrText.Error()
+	}
+	e.errText[class] = msg
 }
 
 // rotate closes an interval at every whole second after t0 and once more
@@ -209,6 +235,11 @@ func (e *Engine) rotate(t0 time.Time, finished <-chan struct{}, meter *selfMeter
 func (e *Engine) fillSelf(iv *histogram.Interval, meter *selfMeter) {
 	iv.Counters.ConnsClosed += e.closed.Swap(0)
 	iv.Self.MaxInFlight = e.maxIn.Swap(e.inflight.Load())
+	e.errMu.Lock()
+	if len(e.errText) > 0 {
+		iv.ErrorText, e.errText = e.errText, map[string]string{}
+	}
+	e.errMu.Unlock()
 	if meter != nil {
 		meter.fill(&iv.Self)
 	}

@@ -58,7 +58,7 @@ func (p *keepAlivePool) acquire(ctx context.Context, t *Trail) (clientConn, erro
 	case c = <-p.slots:
 	case <-ctx.Done():
 		t.Done = p.clk.now()
-		t.Err, t.ErrPhase = classify(ctx, ctx.Err()), histogram.PoolWait
+		t.Err, t.ErrPhase, t.ErrText = classify(ctx, ctx.Err()), histogram.PoolWait, context.Cause(ctx)
 		return nil, ctx.Err()
 	}
 	t.SlotGranted = p.clk.now()
@@ -153,7 +153,7 @@ func (p *h2Pool) acquire(ctx context.Context, t *Trail) (clientConn, error) {
 			if err == nil && !c.reserve() {
 				c.close()
 				err = errNoStream
-				t.Err, t.ErrPhase = ErrFailed, histogram.Write
+				t.Err, t.ErrPhase, t.ErrText = ErrFailed, histogram.Write, errNoStream
 			}
 			if err == nil {
 				p.conns = append(p.conns, c)
@@ -193,7 +193,7 @@ func (p *h2Pool) acquire(ctx context.Context, t *Trail) (clientConn, error) {
 			}
 			p.mu.Unlock()
 			t.Done = p.clk.now()
-			t.Err, t.ErrPhase = classify(ctx, ctx.Err()), histogram.PoolWait
+			t.Err, t.ErrPhase, t.ErrText = classify(ctx, ctx.Err()), histogram.PoolWait, context.Cause(ctx)
 			return nil, ctx.Err()
 		}
 	}

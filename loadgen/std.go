@@ -77,7 +77,7 @@ func (c *stdConn) do(ctx context.Context, t *Trail) bool {
 	if err != nil {
 		t.Done = clk.now()
 		c.stamp(t, h)
-		t.Err = classify(rctx, err)
+		t.Err, t.ErrText = classify(rctx, err), err
 		t.ErrPhase = histogram.Write
 		if t.WroteRequest != 0 {
 			t.ErrPhase = histogram.TTFB
@@ -102,7 +102,7 @@ func (c *stdConn) do(ctx context.Context, t *Trail) bool {
 	t.Done = clk.now()
 	t.Bytes = n
 	if err != nil {
-		t.Err, t.ErrPhase = classify(rctx, err), histogram.Download
+		t.Err, t.ErrPhase, t.ErrText = classify(rctx, err), histogram.Download, err
 		return false
 	}
 	return !resp.Close && c.cc.Err() == nil

@@ -37,6 +37,7 @@ type Trail struct {
 	HasServer  bool
 	Err        ErrorClass
 	ErrPhase   histogram.Phase // the phase the error happened in (valid when Err != ErrNone)
+	ErrText    error           // the underlying error, for the report's sample message
 	Inversions int             // boundaries that ran backwards and were clamped
 }
 

@@ -45,6 +45,14 @@ func (b *ArmBuilder) Add(iv *histogram.Interval, workers int, short bool) error 
 	for k, v := range iv.Errors {
 		b.arm.Errors[k] += v
 	}
+	for k, v := range iv.ErrorText {
+		if _, ok := b.arm.ErrorSamples[k]; !ok {
+			if b.arm.ErrorSamples == nil {
+				b.arm.ErrorSamples = map[string]string{}
+			}
+			b.arm.ErrorSamples[k] = v
+		}
+	}
 	for i, v := range iv.Statuses {
 		if v > 0 {
 			b.arm.Statuses[statusName(i)] += v

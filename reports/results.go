@@ -65,6 +65,7 @@ type Arm struct {
 	DurationS     float64                 `json:"duration_s"`
 	Counters      histogram.Counters      `json:"counters"`
 	Errors        map[string]int64        `json:"errors"`
+	ErrorSamples  map[string]string       `json:"error_samples,omitempty"` // one message per error class
 	Statuses      map[string]int64        `json:"statuses"`
 	Phases        map[string]PhaseSummary `json:"phases"`
 	TailBreakdown []TailSlice             `json:"tail_breakdown"`

@@ -3,6 +3,7 @@ package reports
 import (
 	"fmt"
 	"io"
+	"maps"
 	"slices"
 	"strings"
 	"text/tabwriter"
@@ -102,6 +103,9 @@ func armText(ew *errWriter, a *Arm) {
 	}
 	if len(a.Errors) > 0 {
 		ew.printf("errors: %s\n", mapText(a.Errors))
+		for _, k := range slices.Sorted(maps.Keys(a.ErrorSamples)) {
+			ew.printf("  %s, e.g.: %s\n", k, a.ErrorSamples[k])
+		}
 	}
 	if a.Degraded > 0 {
 		ew.printf("degraded intervals: %d of %d (the generator, not the target, limited them)\n", a.Degraded, len(a.Intervals))
