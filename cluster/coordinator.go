@@ -5,19 +5,39 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
+	"sync"
 	"time"
-
-	"golang.org/x/sync/errgroup"
 
 	"github.com/tailrace/tailrace/histogram"
 	"github.com/tailrace/tailrace/loadgen"
 	"github.com/tailrace/tailrace/loadgen/schedule"
+	tailracepb "github.com/tailrace/tailrace/proto"
 	"github.com/tailrace/tailrace/reports"
 )
 
 // ErrIncomplete reports a run that did not run its whole plan; the results
 // returned with it hold everything measured until then.
 var ErrIncomplete = errors.New("cluster: run incomplete")
+
+// ErrWorkerLost is wrapped by a Worker's Run error when the worker is gone
+// (its stream broke, it fell silent, it stopped early): the run records the
+// loss and goes on or aborts, as Config.OnWorkerLoss says.
+var ErrWorkerLost = errors.New("cluster: worker lost")
+
+// ErrRefused is wrapped by the error of a run or a join that the other side
+// refused: a bad token, a version mismatch, a late join, or a plan beyond a
+// worker's caps. Nothing was sent to the target.
+var ErrRefused = errors.New("cluster: refused")
+
+// LossPolicy says what the run does when a worker is lost.
+type LossPolicy string
+
+// Loss policies (--on-worker-loss).
+const (
+	LossContinue LossPolicy = "continue" // the others go on; the windows it missed are marked short
+	LossAbort    LossPolicy = "abort"    // the run stops
+)
 
 // Config is one coordinated run.
 type Config struct {
@@ -27,7 +47,8 @@ type Config struct {
 	Workers []Worker
 	Weights []int64 // split weights, one per worker; nil means equal
 	// StartDelay is how far in the future T0 is set, so every worker is
-	// ready before the first arrival; 0 means 250ms.
+	// ready before the first arrival; 0 means 250ms, or 1s when a worker is
+	// remote (its Start must cross the network first).
 	StartDelay time.Duration
 	Progress   io.Writer // live progress lines; nil means none
 	TTY        bool      // Progress is a terminal: one updating line
@@ -35,10 +56,18 @@ type Config struct {
 	// in-process calibration target.
 	Target        string
 	BuiltinTarget bool
+	// OnWorkerLoss is what a lost worker does to the run; "" means
+	// LossContinue.
+	OnWorkerLoss LossPolicy
+	// Journal, if set, is a file every worker interval is appended to as it
+	// arrives, so a crash of the coordinator keeps what it had received
+	// (ReplayJournal reads it back). It is created or truncated.
+	Journal string
 }
 
-// Run runs every arm and returns the results. On interruption it returns the
-// results so far with an error wrapping ErrIncomplete.
+// Run runs every arm and returns the results. On interruption, or when a
+// worker was lost, it returns the results so far with an error wrapping
+// ErrIncomplete.
 func Run(ctx context.Context, cfg Config) (*reports.Results, error) {
 	if len(cfg.Workers) == 0 {
 		return nil, errors.New("cluster: no workers")
@@ -57,8 +86,20 @@ func Run(ctx context.Context, cfg Config) (*reports.Results, error) {
 	if err != nil {
 		return nil, fmt.Errorf("cluster: %w", err)
 	}
+	switch cfg.OnWorkerLoss {
+	case "":
+		cfg.OnWorkerLoss = LossContinue
+	case LossContinue, LossAbort:
+	default:
+		return nil, fmt.Errorf("cluster: unknown worker-loss policy %q (want continue or abort)", cfg.OnWorkerLoss)
+	}
 	if cfg.StartDelay == 0 {
 		cfg.StartDelay = 250 * time.Millisecond
+		for _, w := range cfg.Workers {
+			if !w.Local() {
+				cfg.StartDelay = time.Second
+			}
+		}
 	}
 	modes := make([]string, len(cfg.Modes))
 	for i, m := range cfg.Modes {
@@ -76,11 +117,23 @@ func Run(ctx context.Context, cfg Config) (*reports.Results, error) {
 		Warnings:  []string{},
 	}
 	for i, w := range cfg.Workers {
-		res.Workers = append(res.Workers, reports.Worker{Name: w.Name(), Share: segs[i].Fraction(), Segment: segs[i].String(), Local: w.Local()})
+		rw := reports.Worker{Name: w.Name(), Share: segs[i].Fraction(), Segment: segs[i].String(), Local: w.Local()}
+		if c, ok := w.(clocked); ok {
+			off, rtt := c.clock()
+			rw.ClockOffsetUS, rw.RTTUS = off.Microseconds(), rtt.Microseconds()
+		}
+		res.Workers = append(res.Workers, rw)
+	}
+	st := &runState{cfg: &cfg, res: res, segs: segs, lost: make([]bool, len(cfg.Workers))}
+	if cfg.Journal != "" {
+		if st.jn, err = createJournal(cfg.Journal); err != nil {
+			return nil, err
+		}
+		st.jn.run(res)
 	}
 	var runErr error
-	for _, m := range cfg.Modes {
-		arm, err := runArm(ctx, &cfg, m, segs)
+	for i, m := range cfg.Modes {
+		arm, err := st.runArm(ctx, i, m)
 		if arm != nil {
 			res.Arms = append(res.Arms, *arm)
 		}
@@ -89,99 +142,246 @@ func Run(ctx context.Context, cfg Config) (*reports.Results, error) {
 			break
 		}
 	}
+	if runErr == nil && len(st.losses) > 0 {
+		runErr = fmt.Errorf("%w: %s", ErrIncomplete, strings.Join(st.losses, "; "))
+	}
 	res.DurationS = time.Since(res.StartedAt).Seconds()
+	res.Warnings = append(res.Warnings, st.notes...)
 	res.Warnings = append(res.Warnings, warnings(res)...)
 	if runErr != nil && errors.Is(runErr, ErrIncomplete) {
 		res.Incomplete = true
 		res.Warnings = append(res.Warnings, runErr.Error())
 	}
+	if st.jn != nil {
+		st.jn.end(runErr, res.Warnings)
+		if err := st.jn.close(); err != nil {
+			runErr = errors.Join(runErr, err)
+		}
+	}
 	return res, runErr
 }
 
-type workerInterval struct {
-	worker int
-	iv     *histogram.Interval
+// runState is what outlives one arm: who was lost, and the journal.
+type runState struct {
+	cfg    *Config
+	res    *reports.Results
+	segs   []schedule.Segment
+	lost   []bool
+	losses []string // one sentence per lost worker
+	notes  []string // warnings from the workers (caps they applied)
+	jn     *journal
 }
 
-// runArm runs one mode on every worker and merges their intervals as they
-// arrive: an interval is final once every worker has sent it.
-func runArm(ctx context.Context, cfg *Config, mode loadgen.Mode, segs []schedule.Segment) (*reports.Arm, error) {
+// preparer is a Worker that accepts or refuses an assignment before T0 is
+// chosen (a remote worker checks it against its caps).
+type preparer interface {
+	prepare(ctx context.Context, a Assignment) (notes []string, err error)
+}
+
+// wireRunner is a Worker whose intervals arrive encoded: the coordinator
+// merges and journals them as they are, without decoding them first.
+type wireRunner interface {
+	runWire(ctx context.Context, a Assignment, sink func(*tailracepb.Interval)) error
+}
+
+// clocked is a Worker with a measured clock: its offset from the
+// coordinator's and the round trip of the best probe.
+type clocked interface {
+	clock() (offset, rtt time.Duration)
+}
+
+// lastHeard is a Worker that knows when it last heard from its peer: that is
+// when a lost worker was lost.
+type lastHeard interface {
+	lastHeard() time.Time
+}
+
+// event is one thing a worker's goroutine reports to the arm's merge loop.
+type event struct {
+	w    int
+	iv   *histogram.Interval
+	wire *tailracepb.Interval
+	end  bool
+	err  error
+}
+
+// runArm runs one mode on every worker still in the run and merges their
+// intervals as they arrive. It returns the arm and an error that stops the
+// run (a failure, an abort, an interruption); losses under LossContinue are
+// kept in st.losses instead.
+func (st *runState) runArm(ctx context.Context, armIdx int, mode loadgen.Mode) (*reports.Arm, error) {
+	cfg := st.cfg
 	ecfg := cfg.Engine
 	ecfg.Mode = mode
 	if err := ecfg.Validate(); err != nil {
 		return nil, err
 	}
-	t0 := time.Now().Add(cfg.StartDelay)
-	b := reports.NewArmBuilder(string(mode), t0, ecfg.Exemplars)
-	ch := make(chan workerInterval, 4*len(cfg.Workers))
-	g := new(errgroup.Group)
+	names := make([]string, len(cfg.Workers))
 	for i, w := range cfg.Workers {
-		a := Assignment{Engine: ecfg, Plan: cfg.Plan, Segment: segs[i], T0: t0}
-		g.Go(func() error {
-			err := w.Run(ctx, a, func(iv *histogram.Interval) { ch <- workerInterval{i, iv} })
-			if err != nil {
-				return fmt.Errorf("worker %s: %w", w.Name(), err)
+		names[i] = w.Name()
+	}
+	if err := st.prepare(ctx, armIdx, ecfg); err != nil {
+		return nil, err
+	}
+	t0 := time.Now().Add(cfg.StartDelay)
+	st.jn.arm(armIdx, mode, t0, ecfg.Exemplars, cfg.Plan.Duration())
+	b := reports.NewArmBuilder(string(mode), t0, ecfg.Exemplars)
+	prog := &progress{w: cfg.Progress, tty: cfg.TTY, mode: string(mode), total: cfg.Plan.Duration(), workers: len(cfg.Workers)}
+	m := newMerger(b, prog, t0, ecfg.Exemplars, cfg.Plan.Duration(), names)
+	armCtx, cancelArm := context.WithCancelCause(ctx)
+	defer cancelArm(nil)
+
+	ch := make(chan event, 4*len(cfg.Workers))
+	var wg sync.WaitGroup
+	for i, w := range cfg.Workers {
+		if st.lost[i] {
+			m.finish(i, true) // lost in an earlier arm: every window runs short
+			continue
+		}
+		a := Assignment{Engine: ecfg, Plan: cfg.Plan, Segment: st.segs[i], T0: t0, Arm: armIdx}
+		wg.Go(func() {
+			var err error
+			if wr, ok := w.(wireRunner); ok {
+				err = wr.runWire(armCtx, a, func(wi *tailracepb.Interval) { ch <- event{w: i, wire: wi} })
+			} else {
+				err = w.Run(armCtx, a, func(iv *histogram.Interval) { ch <- event{w: i, iv: iv} })
 			}
-			return nil
+			ch <- event{w: i, end: true, err: err}
 		})
 	}
-	var werr error
 	go func() {
-		werr = g.Wait()
+		wg.Wait()
 		close(ch)
 	}()
 
-	prog := &progress{w: cfg.Progress, tty: cfg.TTY, mode: string(mode), total: cfg.Plan.Duration()}
-	pending := map[int]*pendingInterval{}
-	next := 0
-	var addErr error
-	finalize := func(p *pendingInterval) {
-		if err := b.Add(p.iv, p.n, p.n < len(cfg.Workers)); err != nil && addErr == nil {
-			addErr = err
+	var stopErr error // the first error that stops the run
+	for ev := range ch {
+		switch {
+		case ev.wire != nil:
+			st.jn.interval(ev.w, ev.wire)
+			if err := m.addWire(ev.w, ev.wire); err != nil {
+				// A worker that sends garbage is treated as lost: its data
+				// cannot be trusted from here on.
+				if !st.lost[ev.w] {
+					m.finish(ev.w, true)
+					st.lose(ev.w, armIdx, t0, time.Now(), err, prog)
+				}
+				continue
+			}
+			b.AddWorker(names[ev.w], m.tallyOf(ev.wire))
+		case ev.iv != nil:
+			if st.jn != nil {
+				if wi, err := encodeInterval(ev.iv, armIdx, t0); err == nil {
+					st.jn.interval(ev.w, wi)
+				}
+			}
+			b.AddWorker(names[ev.w], ev.iv)
+			m.add(ev.w, ev.iv)
+		case ev.end:
+			lost := ev.err != nil && errors.Is(ev.err, ErrWorkerLost)
+			m.finish(ev.w, lost)
+			if ev.err == nil || st.lost[ev.w] {
+				continue
+			}
+			if !lost {
+				if stopErr == nil {
+					stopErr = fmt.Errorf("worker %s: %w", names[ev.w], ev.err)
+					cancelArm(stopErr)
+				}
+				continue
+			}
+			at := time.Now()
+			if lh, ok := cfg.Workers[ev.w].(lastHeard); ok && !lh.lastHeard().IsZero() {
+				at = lh.lastHeard()
+			}
+			msg := st.lose(ev.w, armIdx, t0, at, ev.err, prog)
+			if cfg.OnWorkerLoss == LossAbort && stopErr == nil {
+				stopErr = fmt.Errorf("%w: %s; run aborted (--on-worker-loss abort)", ErrIncomplete, msg)
+				cancelArm(stopErr)
+			}
 		}
-		prog.interval(p.iv)
 	}
-	for wi := range ch {
-		p := pending[wi.iv.Index]
-		if p == nil {
-			p = &pendingInterval{iv: wi.iv}
-			pending[wi.iv.Index] = p
-		} else {
-			p.iv.Merge(wi.iv)
-			p.iv.Length = max(p.iv.Length, wi.iv.Length)
-		}
-		p.n++
-		for q := pending[next]; q != nil && q.n == len(cfg.Workers); q = pending[next] {
-			delete(pending, next)
-			finalize(q)
-			next++
-		}
-	}
-	// Workers finished: what is left was not sent by every worker.
-	for len(pending) > 0 {
-		if q := pending[next]; q != nil {
-			delete(pending, next)
-			finalize(q)
-		}
-		next++
-	}
+	m.close()
 	prog.done()
 	arm, err := b.Arm()
 	if err != nil {
 		return nil, err
 	}
 	switch {
-	case werr != nil:
-		return &arm, werr
-	case addErr != nil:
-		return &arm, addErr
+	case stopErr != nil:
+		return &arm, stopErr
+	case m.err != nil:
+		return &arm, m.err
 	case ctx.Err() != nil:
 		return &arm, fmt.Errorf("%w: interrupted during arm %s after %.1fs", ErrIncomplete, mode, time.Since(t0).Seconds())
 	}
 	return &arm, nil
 }
 
-type pendingInterval struct {
-	iv *histogram.Interval
-	n  int
+// lose records that worker w was lost at time at, during arm armIdx, and
+// returns the sentence that says so.
+func (st *runState) lose(w, armIdx int, t0, at time.Time, cause error, prog *progress) string {
+	st.lost[w] = true
+	after := max(at.Sub(t0), 0)
+	s := after.Seconds()
+	st.res.Workers[w].LostAt = &s
+	msg := fmt.Sprintf("worker %s lost %.1fs into arm %s (%v)", st.res.Workers[w].Name, s, st.cfg.Modes[armIdx], unwrapLost(cause))
+	st.losses = append(st.losses, msg)
+	st.jn.lost(armIdx, w, after, msg)
+	prog.note(msg)
+	return msg
+}
+
+// unwrapLost drops the sentinel's text from a loss error: the sentence
+// around it already says "lost".
+func unwrapLost(err error) string {
+	s := err.Error()
+	s = strings.TrimPrefix(s, ErrWorkerLost.Error()+": ")
+	return s
+}
+
+// prepare offers the arm to every worker that checks assignments first,
+// all at once, and fails the run if any refuses. A worker lost meanwhile is
+// recorded as lost at the arm's start.
+func (st *runState) prepare(ctx context.Context, armIdx int, ecfg loadgen.Config) error {
+	cfg := st.cfg
+	type answer struct {
+		notes []string
+		err   error
+	}
+	answers := make([]answer, len(cfg.Workers))
+	var wg sync.WaitGroup
+	for i, w := range cfg.Workers {
+		p, ok := w.(preparer)
+		if !ok || st.lost[i] {
+			continue
+		}
+		a := Assignment{Engine: ecfg, Plan: cfg.Plan, Segment: st.segs[i], Arm: armIdx}
+		wg.Go(func() {
+			n, err := p.prepare(ctx, a)
+			answers[i] = answer{n, err}
+		})
+	}
+	wg.Wait()
+	if ctx.Err() != nil {
+		return fmt.Errorf("%w: interrupted before arm %s", ErrIncomplete, ecfg.Mode)
+	}
+	var refused []error
+	for i, a := range answers {
+		for _, n := range a.notes {
+			st.notes = append(st.notes, fmt.Sprintf("worker %s: %s", cfg.Workers[i].Name(), n))
+		}
+		switch {
+		case a.err == nil:
+		case errors.Is(a.err, ErrWorkerLost):
+			now := time.Now()
+			msg := st.lose(i, armIdx, now, now, a.err, &progress{w: cfg.Progress, tty: cfg.TTY})
+			if cfg.OnWorkerLoss == LossAbort {
+				return fmt.Errorf("%w: %s; run aborted (--on-worker-loss abort)", ErrIncomplete, msg)
+			}
+		default:
+			refused = append(refused, a.err)
+		}
+	}
+	return errors.Join(refused...)
 }

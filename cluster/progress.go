@@ -17,6 +17,9 @@ type progress struct {
 	mode  string
 	total time.Duration
 	wrote bool
+	// workers in the arm, and how many of them were lost: shown when there
+	// is more than one, so a distributed run's progress says who is left.
+	workers, lost int
 }
 
 func (p *progress) interval(iv *histogram.Interval) {
@@ -34,6 +37,12 @@ func (p *progress) interval(iv *histogram.Interval) {
 		float64(c.Intended)/secs, float64(c.Completed)/secs,
 		reports.US(tot.Quantile(0.5).Microseconds()), reports.US(tot.Quantile(0.99).Microseconds()),
 		c.Errors, c.Dropped, iv.Self.MaxInFlight)
+	if p.workers > 1 || p.lost > 0 {
+		line += fmt.Sprintf("  workers %d/%d", p.workers-p.lost, p.workers)
+		if p.lost > 0 {
+			line += fmt.Sprintf(" (%d lost)", p.lost)
+		}
+	}
 	if iv.Self.Degraded {
 		line += "  DEGRADED"
 	}
@@ -49,4 +58,17 @@ func (p *progress) done() {
 	if p.w != nil && p.tty && p.wrote {
 		fmt.Fprintln(p.w)
 	}
+}
+
+// note prints a one-off line (a worker lost, say) without breaking the
+// updating line on a terminal.
+func (p *progress) note(msg string) {
+	if p.w == nil {
+		return
+	}
+	if p.tty {
+		fmt.Fprintf(p.w, "\r\033[K%s\n", msg)
+		return
+	}
+	fmt.Fprintln(p.w, msg)
 }

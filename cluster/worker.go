@@ -10,14 +10,15 @@ import (
 )
 
 // Worker is one load generator as the coordinator sees it. In-process workers
-// and (later) remote workers over gRPC both implement it, so a single-host run
-// is the same flow as a distributed one.
+// (NewLocal) and remote workers over gRPC (Server.Await) both implement it,
+// so a single-host run is the same flow as a distributed one.
 type Worker interface {
 	Name() string
 	Local() bool
 	// Run generates the assignment's load from a.T0 and calls emit once per
 	// interval, in order, from one goroutine. It returns when the worker has
-	// finished, after its last interval.
+	// finished, after its last interval; an error wrapping ErrWorkerLost
+	// says the worker is gone and sent all it ever will.
 	Run(ctx context.Context, a Assignment, emit func(*histogram.Interval)) error
 }
 
@@ -27,6 +28,7 @@ type Assignment struct {
 	Plan    schedule.Plan
 	Segment schedule.Segment
 	T0      time.Time
+	Arm     int // the arm's position in the run, from 0
 }
 
 // LocalWorker runs an engine in this process. The zero value is not usable;

@@ -51,6 +51,15 @@ const (
 	PacerPrecise PacerKind = "precise" // sleep, then spin the last stretch: sub-100 µs lag, burns CPU
 )
 
+// ClientKind names the HTTP client the engine speaks through.
+type ClientKind string
+
+// Clients.
+const (
+	ClientFast ClientKind = "fast" // the purpose-built HTTP/1.1 client: no allocation per request
+	ClientStd  ClientKind = "std"  // net/http's single-connection client
+)
+
 // Config is everything one engine needs to generate load against one target.
 // The zero value is not valid: set URL and call Defaults (or Validate after
 // filling every field).
@@ -72,6 +81,7 @@ type Config struct {
 
 	Insecure   bool           // skip certificate verification (explicit, default off)
 	CACert     string         // PEM file of CAs to trust instead of the system pool
+	CAPEM      []byte         // PEM CAs to trust, from memory (what a remote worker receives); used with or instead of CACert
 	RootCAs    *x509.CertPool // CAs to trust, for programmatic use (the in-process target)
 	TLSMin     uint16         // tls.VersionTLS12 or 13; 0 means 1.2
 	TLSMax     uint16         // 0 means 1.3
@@ -84,6 +94,21 @@ type Config struct {
 	Shards    int // recorder shards; 0 means GOMAXPROCS (each costs ~5 MB of histograms)
 	Exemplars int // slowest requests kept per interval; 0 means 16
 	SelfMeter bool
+
+	// Performance knobs (issue 6).
+	//
+	// Client is the HTTP client under ModeKeepAlive, ModeClose and ModeResume:
+	// "" or ClientFast is the purpose-built HTTP/1.1 client, ClientStd is
+	// net/http. ModeH2 always uses net/http (Validate sets ClientStd).
+	Client ClientKind
+	// Concurrency > 0 runs closed-loop instead of the schedule: that many
+	// loops, each sending its next request as soon as the last one is done,
+	// until the plan's duration has passed. Each request's Intended is its
+	// Dispatched, so schedule_lag is 0 and total is the service-time view.
+	// Under ModeKeepAlive each loop owns one connection (Connections is
+	// ignored). 0 means open loop.
+	Concurrency int
+
 	// OnTrail, if set, sees every finished request's trail (tests, debugging).
 	// It runs on the request's goroutine and must be fast.
 	OnTrail func(*Trail)
@@ -129,6 +154,20 @@ func (c *Config) Validate() error {
 	default:
 		return fmt.Errorf("loadgen: unknown pacer %q (want sleep or precise)", c.Pacer)
 	}
+	switch c.Client {
+	case "", ClientFast, ClientStd:
+		if c.Client == "" {
+			c.Client = ClientFast
+		}
+		if c.Mode == ModeH2 {
+			c.Client = ClientStd // HTTP/2 is net/http's
+		}
+	default:
+		return fmt.Errorf("loadgen: unknown client %q (want fast or std)", c.Client)
+	}
+	if c.Concurrency < 0 {
+		return fmt.Errorf("loadgen: concurrency %d must not be negative", c.Concurrency)
+	}
 	if c.Timeout == 0 {
 		c.Timeout = 30 * time.Second
 	}
@@ -137,7 +176,7 @@ func (c *Config) Validate() error {
 			return fmt.Errorf("loadgen: %s %v must not be negative", name, d)
 		}
 	}
-	if c.Insecure && c.CACert != "" {
+	if c.Insecure && (c.CACert != "" || len(c.CAPEM) > 0) {
 		return errors.New("loadgen: insecure and a CA certificate conflict: verify with the CA, or skip verification, not both")
 	}
 	if c.TLSMin == 0 {
@@ -182,14 +221,19 @@ func (c *Config) tlsConfig() (*tls.Config, error) {
 	if c.RootCAs != nil {
 		tc.RootCAs = c.RootCAs
 	}
-	if c.CACert != "" {
-		pem, err := os.ReadFile(c.CACert)
-		if err != nil {
-			return nil, fmt.Errorf("loadgen: CA certificate: %w", err)
-		}
+	if c.CACert != "" || len(c.CAPEM) > 0 {
 		pool := x509.NewCertPool()
-		if !pool.AppendCertsFromPEM(pem) {
-			return nil, fmt.Errorf("loadgen: CA certificate %s: no PEM certificates found", c.CACert)
+		if c.CACert != "" {
+			pem, err := os.ReadFile(c.CACert)
+			if err != nil {
+				return nil, fmt.Errorf("loadgen: CA certificate: %w", err)
+			}
+			if !pool.AppendCertsFromPEM(pem) {
+				return nil, fmt.Errorf("loadgen: CA certificate %s: no PEM certificates found", c.CACert)
+			}
+		}
+		if len(c.CAPEM) > 0 && !pool.AppendCertsFromPEM(c.CAPEM) {
+			return nil, errors.New("loadgen: CA certificates: no PEM certificates found in CAPEM")
 		}
 		tc.RootCAs = pool
 	}

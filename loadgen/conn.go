@@ -10,6 +10,10 @@ type connector interface {
 	// dial opens a new connection, stamping DNS, connect and TLS into t (and
 	// t.Err/t.ErrPhase on failure).
 	dial(ctx context.Context, t *Trail) (clientConn, error)
+	// abort makes every request in flight on this connector's connections
+	// return at once; the run's stop calls it after canceling the request
+	// context, for connection layers that do not watch that context.
+	abort()
 }
 
 // clientConn is one connection owned by the engine.

@@ -33,10 +33,11 @@ func handOver(ctx context.Context, _, _ string) (net.Conn, error) {
 	return c, nil
 }
 
-// stdDialer dials connections for one target and wraps them in net/http
-// single-connection clients. It owns DNS, TCP and TLS so that every phase is
-// stamped by us, charged to the request that triggered the dial.
-type stdDialer struct {
+// netDialer owns DNS, TCP and TLS for one target, so that every phase is
+// stamped by us and charged to the request that triggered the dial. Both
+// connection layers (net/http's and the purpose-built HTTP/1.1 client) dial
+// through it.
+type netDialer struct {
 	clock      *clock
 	res        *resolver.Resolver
 	net        net.Dialer
@@ -47,19 +48,13 @@ type stdDialer struct {
 	h2         bool
 	connectTO  time.Duration
 	tlsTO      time.Duration
-	ttfbTO     time.Duration
-	transport  *http.Transport
-	req        *requestTemplate
-	nextID     *atomic.Uint64
-	onClose    func()
 }
 
-func newStdDialer(cfg *Config, clk *clock, res *resolver.Resolver, req *requestTemplate, ids *atomic.Uint64, onClose func()) (*stdDialer, error) {
+func newNetDialer(cfg *Config, clk *clock, res *resolver.Resolver) (*netDialer, error) {
 	u := cfg.URL
-	d := &stdDialer{
+	d := &netDialer{
 		clock: clk, res: res, scheme: u.Scheme, host: u.Hostname(), port: u.Port(),
-		h2: cfg.Mode == ModeH2, connectTO: cfg.ConnectTimeout, tlsTO: cfg.TLSTimeout, ttfbTO: cfg.TTFBTimeout,
-		req: req, nextID: ids, onClose: onClose,
+		h2: cfg.Mode == ModeH2, connectTO: cfg.ConnectTimeout, tlsTO: cfg.TLSTimeout,
 	}
 	if d.port == "" {
 		d.port = map[string]string{"http": "80", "https": "443"}[u.Scheme]
@@ -85,26 +80,12 @@ func newStdDialer(cfg *Config, clk *clock, res *resolver.Resolver, req *requestT
 		}
 		d.tls = tc
 	}
-	protos := new(http.Protocols)
-	switch {
-	case d.h2 && d.tls == nil:
-		protos.SetUnencryptedHTTP2(true)
-	case d.h2:
-		protos.SetHTTP2(true)
-	default:
-		protos.SetHTTP1(true)
-	}
-	d.transport = &http.Transport{
-		Protocols:          protos,
-		DialContext:        handOver,
-		DialTLSContext:     handOver,
-		DisableCompression: true, // measure the bytes the server sends, not our gunzip
-		Proxy:              nil,
-	}
 	return d, nil
 }
 
-func (d *stdDialer) dial(ctx context.Context, t *Trail) (clientConn, error) {
+// dialNet resolves, connects and runs the TLS handshake, stamping each step
+// into t (and t.Err/t.ErrPhase on failure).
+func (d *netDialer) dialNet(ctx context.Context, t *Trail) (net.Conn, error) {
 	// DNS. Only a real query counts as a dns phase; cached, literal and
 	// --resolve answers cost nothing and are not recorded.
 	start := d.clock.now()
@@ -157,7 +138,51 @@ func (d *stdDialer) dial(ctx context.Context, t *Trail) (clientConn, error) {
 		t.Resumed = tc.ConnectionState().DidResume
 		nc = tc
 	}
+	return nc, nil
+}
 
+func (d *netDialer) fail(ctx context.Context, t *Trail, p histogram.Phase, err error) error {
+	t.Err, t.ErrPhase, t.ErrText = classify(ctx, err), p, err
+	return err
+}
+
+// stdDialer dials through netDialer and wraps each connection in net/http's
+// single-connection client.
+type stdDialer struct {
+	*netDialer
+	ttfbTO    time.Duration
+	transport *http.Transport
+	req       *requestTemplate
+	nextID    *atomic.Uint64
+	onClose   func()
+}
+
+func newStdDialer(cfg *Config, nd *netDialer, req *requestTemplate, ids *atomic.Uint64, onClose func()) *stdDialer {
+	d := &stdDialer{netDialer: nd, ttfbTO: cfg.TTFBTimeout, req: req, nextID: ids, onClose: onClose}
+	protos := new(http.Protocols)
+	switch {
+	case d.h2 && d.tls == nil:
+		protos.SetUnencryptedHTTP2(true)
+	case d.h2:
+		protos.SetHTTP2(true)
+	default:
+		protos.SetHTTP1(true)
+	}
+	d.transport = &http.Transport{
+		Protocols:          protos,
+		DialContext:        handOver,
+		DialTLSContext:     handOver,
+		DisableCompression: true, // measure the bytes the server sends, not our gunzip
+		Proxy:              nil,
+	}
+	return d
+}
+
+func (d *stdDialer) dial(ctx context.Context, t *Trail) (clientConn, error) {
+	nc, err := d.dialNet(ctx, t)
+	if err != nil {
+		return nil, err
+	}
 	cc, err := d.transport.NewClientConn(context.WithValue(ctx, connKey{}, nc), d.scheme, d.hostport)
 	if err != nil {
 		nc.Close()
@@ -167,10 +192,9 @@ func (d *stdDialer) dial(ctx context.Context, t *Trail) (clientConn, error) {
 	return &stdConn{cc: cc, connID: d.nextID.Add(1), req: d.req, onClose: d.onClose, clk: d.clock, ttfbTO: d.ttfbTO}, nil
 }
 
-func (d *stdDialer) fail(ctx context.Context, t *Trail, p histogram.Phase, err error) error {
-	t.Err, t.ErrPhase, t.ErrText = classify(ctx, err), p, err
-	return err
-}
+// abort is a no-op: net/http watches each request's context, which the run's
+// stop cancels.
+func (d *stdDialer) abort() {}
 
 func withTimeoutCause(ctx context.Context, d time.Duration, cause error) (context.Context, context.CancelFunc) {
 	if d <= 0 {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -27,6 +28,8 @@ type Engine struct {
 	clk      clock
 	rec      *histogram.Recorder
 	pool     pool
+	conns    connector
+	workers  *connWorkers // the fast client's keep-alive dispatch; nil otherwise
 	inflight atomic.Int64
 	maxIn    atomic.Int64
 	closed   atomic.Int64 // connections we closed, not yet counted into an interval
@@ -58,15 +61,10 @@ func New(cfg Config) (*Engine, error) {
 // in flight are canceled and recorded as such, and the partial last interval
 // is still emitted: nothing measured is lost.
 func (e *Engine) Run(ctx context.Context, plan schedule.Plan, seg schedule.Segment, t0 time.Time, emit func(*histogram.Interval)) error {
-	e.clk = clock{t0: t0}
-	tmpl := newRequestTemplate(&e.cfg)
-	d, err := newStdDialer(&e.cfg, &e.clk, e.res, tmpl, &e.ids, func() { e.closed.Add(1) })
+	stopRequests, err := e.prepare(ctx, t0)
 	if err != nil {
 		return err
 	}
-	e.pool = newPool(e.cfg.Mode, d, e.cfg.Connections, &e.clk)
-	reqCtx, stopRequests := context.WithCancelCause(context.WithoutCancel(ctx))
-	e.reqCtx = reqCtx
 	defer stopRequests(nil)
 
 	var meter *selfMeter
@@ -81,9 +79,16 @@ func (e *Engine) Run(ctx context.Context, plan schedule.Plan, seg schedule.Segme
 		e.rotate(t0, finished, meter, emit)
 	}()
 
-	e.pace(ctx, plan.Arrivals(seg))
+	if e.cfg.Concurrency > 0 {
+		e.runClosed(ctx, plan.Duration())
+	} else {
+		e.pace(ctx, plan.Arrivals(seg))
+	}
 	if ctx.Err() != nil {
 		stopRequests(errRunStopped)
+	}
+	if e.workers != nil {
+		e.workers.finish()
 	}
 	e.wg.Wait()
 	e.pool.close()
@@ -92,12 +97,48 @@ func (e *Engine) Run(ctx context.Context, plan schedule.Plan, seg schedule.Segme
 	return nil
 }
 
+// prepare builds the connection layer and the context requests run under;
+// requests outlive ctx's cancellation only until the returned func is called.
+func (e *Engine) prepare(ctx context.Context, t0 time.Time) (context.CancelCauseFunc, error) {
+	e.clk = clock{t0: t0}
+	tmpl := newRequestTemplate(&e.cfg)
+	nd, err := newNetDialer(&e.cfg, &e.clk, e.res)
+	if err != nil {
+		return nil, err
+	}
+	onClose := func() { e.closed.Add(1) }
+	conns := e.cfg.Connections
+	if e.cfg.Concurrency > 0 && e.cfg.Mode == ModeKeepAlive {
+		conns = e.cfg.Concurrency // a closed loop per connection
+	}
+	if e.cfg.Client == ClientFast && e.cfg.Mode != ModeH2 {
+		if e.conns, err = newH1Dialer(&e.cfg, nd, tmpl, &e.ids, onClose); err != nil {
+			return nil, err
+		}
+		if e.cfg.Mode == ModeKeepAlive {
+			e.workers = newConnWorkers(e, conns)
+		}
+	} else {
+		e.conns = newStdDialer(&e.cfg, nd, tmpl, &e.ids, onClose)
+	}
+	e.pool = newPool(e.cfg.Mode, e.conns, conns, &e.clk)
+	reqCtx, cancel := context.WithCancelCause(context.WithoutCancel(ctx))
+	e.reqCtx = reqCtx
+	return func(cause error) {
+		cancel(cause)
+		if cause != nil {
+			e.conns.abort()
+		}
+	}, nil
+}
+
 // pace dispatches every arrival at its intended time and never waits for a
 // response: after a sleep it dispatches everything already due, in a batch.
 func (e *Engine) pace(ctx context.Context, arr *schedule.Arrivals) {
 	timer := time.NewTimer(time.Hour)
 	defer timer.Stop()
 	sh := e.rec.Shard(0)
+	yield := runtime.GOMAXPROCS(0) == 1
 	for k := int64(0); ; k++ {
 		at, ok := arr.Next()
 		if !ok {
@@ -117,7 +158,14 @@ func (e *Engine) pace(ctx context.Context, arr *schedule.Arrivals) {
 				}
 			}
 			if e.cfg.Pacer == PacerPrecise {
+				// With one P (a generator pinned to one core) a plain spin
+				// would starve the goroutines sending requests: yield. With
+				// more, yielding costs lag (the pacer waits its turn in the
+				// global run queue) and the other Ps run the requests.
 				for time.Now().Before(due) {
+					if yield {
+						runtime.Gosched()
+					}
 				}
 			}
 		} else if ctx.Err() != nil {
@@ -132,7 +180,11 @@ func (e *Engine) pace(ctx context.Context, arr *schedule.Arrivals) {
 			for m := e.maxIn.Load(); n > m && !e.maxIn.CompareAndSwap(m, n); m = e.maxIn.Load() {
 			}
 		}
-		e.wg.Go(func() { e.issue(k, at) })
+		if e.workers != nil {
+			e.workers.dispatch(arrival{k: k, intended: at, dispatched: e.clk.now()})
+		} else {
+			e.wg.Go(func() { e.issue(k, at) })
+		}
 	}
 }
 
@@ -142,6 +194,9 @@ const spinWindow = 1500 * time.Microsecond
 // issue runs one request from dispatch to done and records its trail.
 func (e *Engine) issue(k int64, intended time.Duration) {
 	t := Trail{Index: k, Intended: intended, Dispatched: e.clk.now()}
+	if e.cfg.Concurrency > 0 {
+		t.Intended = t.Dispatched // closed loop: no schedule to lag behind
+	}
 	ctx, cancel := context.WithTimeoutCause(e.reqCtx, e.cfg.Timeout, errWholeTimeout)
 	c, err := e.pool.acquire(ctx, &t)
 	if err == nil {

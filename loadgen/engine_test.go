@@ -46,6 +46,9 @@ func runEngine(t *testing.T, cfg Config, rawURL string, rate float64, d time.Dur
 		t.Fatal(err)
 	}
 	cfg.URL = u
+	if cfg.Client == "" {
+		cfg.Client = testClient
+	}
 	var mu sync.Mutex
 	r := &run{iv: histogram.NewInterval(16)}
 	cfg.OnTrail = func(tr *Trail) {
@@ -357,7 +360,7 @@ func TestErrorsClassified(t *testing.T) {
 func TestCancelKeepsMeasurements(t *testing.T) {
 	srv := startTarget(t, target.Config{})
 	u, _ := url.Parse(srv.URL() + "/?ttfb=5s")
-	e, err := New(Config{URL: u, Connections: 4})
+	e, err := New(Config{URL: u, Connections: 4, Client: testClient})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -381,5 +384,15 @@ func TestCancelKeepsMeasurements(t *testing.T) {
 	}
 	if got.Sent < 4 || got.Sent != got.Errors {
 		t.Errorf("counters after cancel %+v: want every sent request recorded as an error", got)
+	}
+}
+
+func TestKeepAliveReusesIdleBeforeDialing(t *testing.T) {
+	srv := startTarget(t, target.Config{})
+	// 50/s of ~1ms requests: almost never two at once. A pool of 32 must not
+	// dial 32 connections to serve them.
+	r := runEngine(t, Config{Mode: ModeKeepAlive, Connections: 32}, srv.URL()+"/?ttfb=1ms", 50, time.Second)
+	if got := srv.Stats().Connections; got > 8 {
+		t.Errorf("target saw %d connections for %d requests at low concurrency, want a few", got, r.iv.Counters.Completed)
 	}
 }

@@ -32,46 +32,62 @@ func newPool(m Mode, d connector, conns int, clk *clock) pool {
 	}
 }
 
-// keepAlivePool holds at most n HTTP/1.1 connections. Its slots channel
-// holds an idle connection or nil ("leave to dial"); blocked receivers of a Go
-// channel are served in FIFO order, so waiting requests are served in arrival
-// order, as a real client's queue would.
+// keepAlivePool holds at most n HTTP/1.1 connections. A request reuses an
+// idle connection when there is one (the most recently used, as Go's own
+// Transport does), dials only when none is idle and fewer than n exist, and
+// otherwise waits, in arrival order, for the next connection to come back.
 type keepAlivePool struct {
-	dialer connector
-	clk    *clock
-	slots  chan clientConn
-	mu     sync.Mutex
-	all    map[clientConn]struct{}
+	dialer  connector
+	clk     *clock
+	mu      sync.Mutex
+	idle    []clientConn
+	permits int                     // connections that may still be dialed
+	waiters []chan clientConn       // FIFO; receives a connection, or nil: leave to dial
+	all     map[clientConn]struct{} // every open connection, for close
 }
 
 func newKeepAlivePool(d connector, n int, clk *clock) *keepAlivePool {
-	p := &keepAlivePool{dialer: d, clk: clk, slots: make(chan clientConn, n), all: map[clientConn]struct{}{}}
-	for range n {
-		p.slots <- nil
-	}
-	return p
+	return &keepAlivePool{dialer: d, clk: clk, permits: n, all: map[clientConn]struct{}{}}
 }
 
 func (p *keepAlivePool) acquire(ctx context.Context, t *Trail) (clientConn, error) {
+	p.mu.Lock()
 	var c clientConn
-	select {
-	case c = <-p.slots:
-	case <-ctx.Done():
-		t.Done = p.clk.now()
-		t.Err, t.ErrPhase, t.ErrText = classify(ctx, ctx.Err()), histogram.PoolWait, context.Cause(ctx)
-		return nil, ctx.Err()
+	switch {
+	case len(p.idle) > 0:
+		c = p.idle[len(p.idle)-1]
+		p.idle[len(p.idle)-1] = nil
+		p.idle = p.idle[:len(p.idle)-1]
+		p.mu.Unlock()
+	case p.permits > 0:
+		p.permits--
+		p.mu.Unlock()
+	default:
+		w := make(chan clientConn, 1)
+		p.waiters = append(p.waiters, w)
+		p.mu.Unlock()
+		select {
+		case c = <-w:
+		case <-ctx.Done():
+			if !p.cancelWait(w) {
+				p.handOff(<-w) // a connection was handed over as we gave up: pass it on
+			}
+			t.Done = p.clk.now()
+			t.Err, t.ErrPhase, t.ErrText = classify(ctx, ctx.Err()), histogram.PoolWait, context.Cause(ctx)
+			return nil, ctx.Err()
+		}
 	}
 	t.SlotGranted = p.clk.now()
 	if c != nil && c.alive() {
 		t.ConnID = c.id()
 		return c, nil
 	}
-	if c != nil { // the server closed it while idle
+	if c != nil { // the server closed it while idle: its slot is ours to dial
 		p.forget(c)
 	}
 	c, err := p.dialer.dial(ctx, t)
 	if err != nil {
-		p.slots <- nil
+		p.handOff(nil)
 		return nil, err
 	}
 	t.ConnID = c.id()
@@ -81,13 +97,43 @@ func (p *keepAlivePool) acquire(ctx context.Context, t *Trail) (clientConn, erro
 	return c, nil
 }
 
-func (p *keepAlivePool) put(c clientConn, reusable bool) {
-	if reusable {
-		p.slots <- c
+// cancelWait removes w from the waiters; false means it was already served.
+func (p *keepAlivePool) cancelWait(w chan clientConn) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for i, x := range p.waiters {
+		if x == w {
+			p.waiters = append(p.waiters[:i], p.waiters[i+1:]...)
+			return true
+		}
+	}
+	return false
+}
+
+// handOff gives a returned connection, or a nil "leave to dial", to the
+// first waiter, or keeps it.
+func (p *keepAlivePool) handOff(c clientConn) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if len(p.waiters) > 0 {
+		w := p.waiters[0]
+		p.waiters = p.waiters[1:]
+		w <- c
 		return
 	}
-	p.forget(c)
-	p.slots <- nil
+	if c == nil {
+		p.permits++
+	} else {
+		p.idle = append(p.idle, c)
+	}
+}
+
+func (p *keepAlivePool) put(c clientConn, reusable bool) {
+	if !reusable {
+		p.forget(c)
+		c = nil
+	}
+	p.handOff(c)
 }
 
 func (p *keepAlivePool) forget(c clientConn) {
@@ -104,6 +150,7 @@ func (p *keepAlivePool) close() {
 		c.close()
 	}
 	clear(p.all)
+	p.idle = nil
 }
 
 // dialPool is close and resume mode: every request dials its own connection

@@ -19,6 +19,17 @@ type ArmBuilder struct {
 	tail  histogram.TailBins
 	top   histogram.TopK
 	end   time.Time
+
+	workers map[string]*workerTally
+	order   []string // workers in the order first seen
+}
+
+// workerTally is one worker's running share of an arm: counters and a
+// schedule-lag histogram (one Hist per worker, so memory grows with workers,
+// not requests).
+type workerTally struct {
+	w   ArmWorker
+	lag *histogram.Hist
 }
 
 // NewArmBuilder starts an arm of the given mode whose intervals are timed from start.
@@ -69,7 +80,7 @@ func (b *ArmBuilder) Add(iv *histogram.Interval, workers int, short bool) error 
 		MaxInFlight: iv.Self.MaxInFlight, HiccupMaxUS: iv.Self.HiccupMax.Microseconds(),
 		GCPauseUS: iv.Self.GCPause.Microseconds(), CPUS: iv.Self.CPU.Seconds(),
 		Degraded: iv.Self.Degraded, DegradedReason: iv.Self.DegradedReason, Short: short,
-		Hists: map[string]string{},
+		Hists: map[string]string{}, Phases: map[string]IntervalPhase{},
 	}
 	if len(out.Errors) == 0 {
 		out.Errors = nil
@@ -77,6 +88,7 @@ func (b *ArmBuilder) Add(iv *histogram.Interval, workers int, short bool) error 
 	tot := iv.Hists[histogram.Total]
 	out.TotalP50US = tot.Quantile(0.5).Microseconds()
 	out.TotalP90US = tot.Quantile(0.9).Microseconds()
+	out.TotalP95US = tot.Quantile(0.95).Microseconds()
 	out.TotalP99US = tot.Quantile(0.99).Microseconds()
 	out.TotalMaxUS = tot.Max().Microseconds()
 	out.ResponseP99US = iv.Hists[histogram.Response].Quantile(0.99).Microseconds()
@@ -89,13 +101,39 @@ func (b *ArmBuilder) Add(iv *histogram.Interval, workers int, short bool) error 
 		if err != nil {
 			return fmt.Errorf("reports: interval %d %s: %w", iv.Index, histogram.Phase(p), err)
 		}
-		out.Hists[histogram.Phase(p).String()] = base64.StdEncoding.EncodeToString(enc)
+		name := histogram.Phase(p).String()
+		out.Hists[name] = base64.StdEncoding.EncodeToString(enc)
+		out.Phases[name] = intervalPhase(h)
 	}
 	if out.Degraded {
 		b.arm.Degraded++
 	}
 	b.arm.Intervals = append(b.arm.Intervals, out)
 	return nil
+}
+
+// AddWorker folds in one worker's own interval, before it is merged with
+// the other workers' (Interval.Merge changes its receiver): it feeds the
+// per-worker table (achieved rate, schedule lag, degraded intervals). It
+// reads only iv's Counters, its schedule_lag histogram and Self.Degraded,
+// and keeps nothing of iv. It is optional; an arm built without it has no
+// Workers.
+func (b *ArmBuilder) AddWorker(name string, iv *histogram.Interval) {
+	if b.workers == nil {
+		b.workers = map[string]*workerTally{}
+	}
+	t := b.workers[name]
+	if t == nil {
+		t = &workerTally{w: ArmWorker{Name: name}, lag: histogram.New()}
+		b.workers[name] = t
+		b.order = append(b.order, name)
+	}
+	t.w.Intervals++
+	t.w.Counters.Add(&iv.Counters)
+	t.lag.Merge(iv.Hists[histogram.ScheduleLag])
+	if iv.Self.Degraded {
+		t.w.Degraded++
+	}
 }
 
 // Cumulative returns the arm's cumulative histogram of phase p so far
@@ -124,6 +162,14 @@ func (b *ArmBuilder) Arm() (Arm, error) {
 		a.TailBreakdown = append(a.TailBreakdown, slice)
 	}
 	a.Exemplars = b.top.Slowest()
+	a.Workers = nil
+	for _, name := range b.order {
+		t := b.workers[name]
+		w := t.w
+		w.LagP99US = t.lag.Quantile(0.99).Microseconds()
+		w.LagMaxUS = t.lag.Max().Microseconds()
+		a.Workers = append(a.Workers, w)
+	}
 	return a, nil
 }
 

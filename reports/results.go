@@ -28,6 +28,36 @@ type Results struct {
 	// Incomplete is set when the run did not run its whole plan (interrupted,
 	// worker lost); the reason is among the warnings.
 	Incomplete bool `json:"incomplete"`
+	// SLOs holds the verdict of every --slo gate, in the order given; nil
+	// when none was given.
+	SLOs []SLOResult `json:"slos,omitempty"`
+}
+
+// SLOResult is one SLO gate evaluated on the merged result: it passes only
+// if it holds in every arm. Package slo fills it in.
+type SLOResult struct {
+	Expr string   `json:"expr"` // canonical form, e.g. "total.p99<250ms"
+	Pass bool     `json:"pass"`
+	Arms []SLOArm `json:"arms"`
+}
+
+// SLOArm is one SLO's outcome in one arm.
+type SLOArm struct {
+	Arm      string  `json:"arm"`
+	Pass     bool    `json:"pass"`
+	Observed string  `json:"observed"`          // for people, in the expression's unit: "8.81ms", "0.05%", "12", "299.7/s"
+	Value    float64 `json:"value"`             // for scripts: µs for latencies, a fraction for rates of errors, a count, or per second
+	NoData   bool    `json:"no_data,omitempty"` // the phase never happened in this arm (the value is 0)
+}
+
+// SLOsPass reports whether every SLO passed (true when there are none).
+func (r *Results) SLOsPass() bool {
+	for _, s := range r.SLOs {
+		if !s.Pass {
+			return false
+		}
+	}
+	return true
 }
 
 // Plan is what the run was asked to do.
@@ -45,7 +75,18 @@ type Plan struct {
 	Workers     int      `json:"workers"`
 	// BuiltinTarget is true when the run aimed at the in-process calibration target.
 	BuiltinTarget bool `json:"builtin_target,omitempty"`
+	// ClosedLoop is true for --concurrency runs: Concurrency loops per
+	// worker sent back to back, ignoring the stages' rates (only their
+	// duration counts). Latency is then the service-time view.
+	ClosedLoop  bool `json:"closed_loop,omitempty"`
+	Concurrency int  `json:"concurrency,omitempty"`
+	// Client is the HTTP/1.1 client: "fast" (purpose-built) or "std"
+	// (net/http); h2 arms always use net/http. Empty in older results.
+	Client string `json:"client,omitempty"`
 }
+
+// ClosedLoopNote is how every output labels a closed-loop run.
+const ClosedLoopNote = "closed-loop: latency is the service-time view; schedule_lag is not meaningful"
 
 // Worker describes one load generator of the run.
 type Worker struct {
@@ -72,6 +113,19 @@ type Arm struct {
 	Intervals     []Interval              `json:"intervals"`
 	Exemplars     []histogram.Exemplar    `json:"exemplars"`
 	Degraded      int                     `json:"degraded_intervals"`
+	// Workers holds each worker's own share of this arm, when the
+	// coordinator reported it (ArmBuilder.AddWorker); nil otherwise.
+	Workers []ArmWorker `json:"workers,omitempty"`
+}
+
+// ArmWorker is what one worker did in one arm.
+type ArmWorker struct {
+	Name      string             `json:"name"`
+	Intervals int                `json:"intervals"` // intervals it reported
+	Counters  histogram.Counters `json:"counters"`
+	LagP99US  int64              `json:"schedule_lag_p99_us"`
+	LagMaxUS  int64              `json:"schedule_lag_max_us"`
+	Degraded  int                `json:"degraded_intervals"`
 }
 
 // PhaseSummary is one phase's distribution over the whole arm. Hist is the
@@ -108,6 +162,7 @@ type Interval struct {
 	Errors         map[string]int64   `json:"errors,omitempty"`
 	TotalP50US     int64              `json:"total_p50_us"`
 	TotalP90US     int64              `json:"total_p90_us"`
+	TotalP95US     int64              `json:"total_p95_us"`
 	TotalP99US     int64              `json:"total_p99_us"`
 	TotalMaxUS     int64              `json:"total_max_us"`
 	ResponseP99US  int64              `json:"response_p99_us"`
@@ -122,6 +177,29 @@ type Interval struct {
 	// Hists holds every non-empty phase's V2-encoded interval histogram,
 	// base64, so that .hlog logs can be rebuilt from results.json alone.
 	Hists map[string]string `json:"hists,omitempty"`
+	// Phases summarizes every non-empty phase of the interval, so that the
+	// time series (timeseries.csv, .hlog maxima) need not decode Hists.
+	// Results written before it existed lack it; readers fall back to Hists.
+	Phases map[string]IntervalPhase `json:"phases,omitempty"`
+}
+
+// IntervalPhase is one phase's figures in one interval, in µs.
+type IntervalPhase struct {
+	Count  int64 `json:"count"`
+	MeanUS int64 `json:"mean_us"`
+	P50US  int64 `json:"p50_us"`
+	P90US  int64 `json:"p90_us"`
+	P95US  int64 `json:"p95_us"`
+	P99US  int64 `json:"p99_us"`
+	P999US int64 `json:"p999_us"`
+	MaxUS  int64 `json:"max_us"`
+}
+
+// intervalPhase summarizes h.
+func intervalPhase(h *histogram.Hist) IntervalPhase {
+	s := h.Summary()
+	return IntervalPhase{Count: s.Count, MeanUS: s.Mean.Microseconds(), P50US: s.P50.Microseconds(), P90US: s.P90.Microseconds(),
+		P95US: s.P95.Microseconds(), P99US: s.P99.Microseconds(), P999US: s.P999.Microseconds(), MaxUS: s.Max.Microseconds()}
 }
 
 // TailQuantiles are the quantiles the tail breakdown is reported from.
@@ -166,6 +244,11 @@ func writeAtomic(path string, data []byte) error {
 		return fmt.Errorf("reports: %w", err)
 	}
 	defer os.Remove(f.Name())
+	// CreateTemp makes 0600 files; reports are meant to be shared.
+	if err := f.Chmod(0o644); err != nil {
+		f.Close()
+		return fmt.Errorf("reports: %w", err)
+	}
 	if _, err := f.Write(data); err != nil {
 		f.Close()
 		return fmt.Errorf("reports: write %s: %w", path, err)

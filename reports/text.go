@@ -24,6 +24,9 @@ func Text(w io.Writer, r *Results) error {
 	}
 	ew.printf("tailrace %s %s  stages %s %s seed %d  workers %d  connections %d\n",
 		p.Method, target, p.Stages, p.Process, p.Seed, p.Workers, p.Connections)
+	if p.ClosedLoop {
+		ew.printf("%s (%d loops per worker, back to back; the stages' rates are ignored)\n", ClosedLoopNote, p.Concurrency)
+	}
 	for i := range r.Arms {
 		a := &r.Arms[i]
 		ew.printf("\n== arm %s  (%.1fs)\n", a.Mode, a.DurationS)
@@ -33,6 +36,7 @@ func Text(w io.Writer, r *Results) error {
 		ew.printf("\n== arms side by side (p50 / p99)\n")
 		sideBySide(ew, r.Arms)
 	}
+	sloText(ew, r.SLOs)
 	if len(r.Warnings) > 0 {
 		ew.printf("\nwarnings:\n")
 		for _, s := range r.Warnings {
@@ -40,6 +44,35 @@ func Text(w io.Writer, r *Results) error {
 		}
 	}
 	return ew.err
+}
+
+// sloText lists each SLO's verdict with every arm's observed value.
+func sloText(ew *errWriter, slos []SLOResult) {
+	if len(slos) == 0 {
+		return
+	}
+	failed := 0
+	ew.printf("\nSLOs (each must hold in every arm):\n")
+	for _, s := range slos {
+		v := "pass"
+		if !s.Pass {
+			v = "FAIL"
+			failed++
+		}
+		parts := make([]string, len(s.Arms))
+		for i, a := range s.Arms {
+			parts[i] = a.Arm + " " + a.Observed
+			if !a.Pass {
+				parts[i] += " (violated)"
+			}
+		}
+		ew.printf("  %-4s  %s   %s\n", v, s.Expr, strings.Join(parts, ", "))
+	}
+	if failed > 0 {
+		ew.printf("verdict: FAIL, %d of %d SLOs violated\n", failed, len(slos))
+	} else {
+		ew.printf("verdict: PASS, all %d SLOs hold\n", len(slos))
+	}
 }
 
 // PhaseOrder is the order phases appear in tables: the consecutive phases,
@@ -152,6 +185,9 @@ func sideBySide(ew *errWriter, arms []Arm) {
 
 // US formats a microsecond count for people: 850µs, 12.34ms, 1.234s.
 func US(us int64) string {
+	if us < 0 {
+		return "-" + US(-us)
+	}
 	d := time.Duration(us) * time.Microsecond
 	switch {
 	case d < time.Millisecond:

@@ -49,11 +49,12 @@ func TestClose(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			waitFor(t, "no goroutines from earlier tests", 5*time.Second, func() bool { return len(serverGoroutines()) == 0 })
+			waitForNoServerGoroutines(t, "from earlier tests")
 			s, err := Start(tt.cfg)
 			if err != nil {
 				t.Fatal(err)
 			}
+			t.Cleanup(func() { s.Close() }) // if the test stops before its own Close
 			var clients sync.WaitGroup
 			defer clients.Wait()
 			h1 := newClient(t, s, nil)
@@ -97,9 +98,7 @@ func TestClose(t *testing.T) {
 				})
 			}
 			waitFor(t, "the load to be in place", 5*time.Second, func() bool { return tt.ready(s) })
-			if len(serverGoroutines()) == 0 {
-				t.Fatal("serverGoroutines sees nothing of a running server")
-			}
+			waitFor(t, "serverGoroutines to see the running server", 5*time.Second, func() bool { return len(serverGoroutines()) > 0 })
 
 			start := time.Now()
 			if err := s.Close(); err != nil {
@@ -114,7 +113,7 @@ func TestClose(t *testing.T) {
 			if st := s.Stats(); st.ConnsClosed != st.Connections {
 				t.Errorf("after Close: %d connections, %d closed", st.Connections, st.ConnsClosed)
 			}
-			waitFor(t, "serving goroutines to exit", 5*time.Second, func() bool { return len(serverGoroutines()) == 0 })
+			waitForNoServerGoroutines(t, "after Close")
 			if _, err := net.DialTimeout("tcp", s.Addr(), time.Second); err == nil {
 				t.Error("dial after Close succeeded")
 			}
@@ -159,5 +158,20 @@ func TestStartListenError(t *testing.T) {
 	var ce *ConfigError
 	if err == nil || errors.As(err, &ce) || !strings.Contains(err.Error(), "target: listen") {
 		t.Errorf("Start on a busy port: %v, want a listen error", err)
+	}
+}
+
+func waitForNoServerGoroutines(t *testing.T, when string) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		left := serverGoroutines()
+		if len(left) == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d server goroutines %s, the first:\n%s", len(left), when, left[0])
+		}
+		time.Sleep(2 * time.Millisecond)
 	}
 }

@@ -25,7 +25,13 @@
 // periodic whole-server stalls (Config.StallEvery, Config.StallFor: the
 // coordinated-omission test), and a capacity with a FIFO queue
 // (Config.MaxConcurrent). It speaks HTTP/1.1 with keep-alive, HTTP/2 over
-// TLS by ALPN, and h2c with prior knowledge on plain connections.
+// TLS by ALPN, and h2c with prior knowledge on plain connections; an HTTP/2
+// connection allows net/http's default of 250 concurrent streams.
+//
+// Close is prompt: it closes every connection, aborts delays, stalls and
+// queues in progress (the client sees a reset, never a response cut short
+// that looks complete) and returns once no handler or connection
+// goroutine is left.
 //
 // # Counting what happened
 //
@@ -42,7 +48,8 @@
 //	}
 //	defer srv.Close()
 //	client := &http.Client{Transport: &http.Transport{
-//		TLSClientConfig: &tls.Config{RootCAs: srv.CertPool()},
+//		TLSClientConfig:   &tls.Config{RootCAs: srv.CertPool()},
+//		ForceAttemptHTTP2: true,
 //	}}
 //	resp, err := client.Get(srv.URL() + "/?ttfb=20ms&size=100k")
 //

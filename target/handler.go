@@ -14,7 +14,7 @@ const StatsPath = "/_tailrace/stats"
 func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	if !s.enter() {
-		return
+		panic(http.ErrAbortHandler) // Close is draining: no response at all
 	}
 	defer s.leave()
 	if r.URL.Path == StatsPath {

@@ -12,6 +12,7 @@ import (
 	randv2 "math/rand/v2"
 	"net"
 	"net/http"
+	"strconv"
 	"sync"
 	"time"
 )
@@ -175,11 +176,16 @@ func bytesOf(pattern string, n int) []byte {
 }
 
 // URL is the base URL of the server, such as "http://127.0.0.1:41234".
+// A server listening on all interfaces (":8080") is reached at 127.0.0.1.
 func (s *Server) URL() string {
-	if s.cfg.TLS {
-		return "https://" + s.Addr()
+	hostPort := s.Addr()
+	if a, ok := s.ln.Addr().(*net.TCPAddr); ok && a.IP.IsUnspecified() {
+		hostPort = net.JoinHostPort("127.0.0.1", strconv.Itoa(a.Port))
 	}
-	return "http://" + s.Addr()
+	if s.cfg.TLS {
+		return "https://" + hostPort
+	}
+	return "http://" + hostPort
 }
 
 // Addr is the address the server listens on, as host:port.

@@ -15,6 +15,11 @@ const (
 	ExitIncomplete = 3 // worker lost, aborted, interrupted
 )
 
+// ErrSLO is returned when an --slo was violated (exit code 1). A run that
+// is also incomplete exits 3: that it did not run its whole plan matters
+// more than what the part it ran measured.
+var ErrSLO = errors.New("an SLO was violated")
+
 // usageError is bad input from the user: exit code 2.
 type usageError struct{ err error }
 
@@ -35,6 +40,8 @@ func ExitCode(err error) int {
 		return ExitUsage
 	case errors.Is(err, cluster.ErrIncomplete):
 		return ExitIncomplete
+	case errors.Is(err, ErrSLO):
+		return ExitSLO
 	}
 	return ExitIncomplete
 }

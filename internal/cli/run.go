@@ -34,6 +34,7 @@ type runOptions struct {
 	pacer       string
 	local       int
 	weights     weightsValue
+	dist        distOptions // remote workers (distributed.go)
 
 	method   string
 	headers  headerValue
@@ -53,6 +54,11 @@ type runOptions struct {
 	quiet        bool
 	exemplars    int
 	targetParams string
+
+	slos  []string // --slo, validated before the run (report.go)
+	junit string
+
+	perf perfOptions // --client, --concurrency (perfflags.go)
 }
 
 func (o *runOptions) flags(fs *pflag.FlagSet) {
@@ -67,7 +73,8 @@ func (o *runOptions) flags(fs *pflag.FlagSet) {
 	fs.IntVar(&o.maxInFlight, "max-inflight", 10000, "in-flight requests per worker beyond which arrivals are dropped (counted), never delayed")
 	fs.StringVar(&o.pacer, "pacer", "sleep", "pacer: sleep (~1ms granularity) or precise (spins; sub-100µs lag, burns CPU)")
 	fs.IntVar(&o.local, "local", 1, "number of in-process workers")
-	fs.Var(&o.weights, "weights", "split weights, one per worker, e.g. 2,1,1 (default equal)")
+	fs.Var(&o.weights, "weights", "split weights, one per worker (--local ones first, then remote ones by name), e.g. 2,1,1 (default equal)")
+	o.dist.flags(fs)
 	fs.StringVar(&o.method, "method", "GET", "HTTP method")
 	fs.VarP(&o.headers, "header", "H", "request header \"Name: value\" (repeatable)")
 	fs.StringVar(&o.body, "body", "", "request body")
@@ -83,14 +90,20 @@ func (o *runOptions) flags(fs *pflag.FlagSet) {
 	fs.Var(&o.resolve, "resolve", "pin host:port to an address, curl style host:port:addr (repeatable)")
 	fs.StringVar(&o.dnsServer, "dns-server", "", "ask this DNS server (ip:port) directly instead of the system resolver")
 	fs.BoolVar(&o.dnsCache, "dns-cache", true, "cache DNS answers for their TTL (false: resolve for every new connection)")
-	fs.StringVar(&o.out, "out", "", "write results.json (and, later, reports) into this directory")
+	fs.StringVar(&o.out, "out", "", "write results.json, report.html (and compare.html with several arms), timeseries.csv, <arm>.hgrm and hlog/<arm>/<phase>.hlog into this directory")
 	fs.BoolVarP(&o.quiet, "quiet", "q", false, "no live progress")
 	fs.IntVar(&o.exemplars, "exemplars", 16, "slowest requests kept per interval, with their full phase timings")
 	fs.StringVar(&o.targetParams, "target-params", "ttfb=2ms&jitter=1ms&size=1k", "query of the built-in calibration target, used when no URL is given")
+	fs.StringArrayVar(&o.slos, "slo", nil, "an SLO gate, e.g. 'total.p99<250ms', 'ttfb.p95<50ms', 'errors<0.1%' (repeatable); exit 1 if violated in any arm")
+	fs.StringVar(&o.junit, "junit", "", "write the SLO verdicts as JUnit XML (one test case per --slo) to this file")
+	o.perf.flags(fs)
 }
 
 // plan builds the schedule from --rate/--duration or --stages.
 func (o *runOptions) plan(fs *pflag.FlagSet) (schedule.Plan, error) {
+	if cp, closed, err := o.perf.plan(fs, o.duration); closed {
+		return cp, err
+	}
 	p := schedule.Plan{Process: o.process, Seed: o.seed}
 	switch {
 	case fs.Changed("stages") && fs.Changed("rate"):
@@ -166,6 +179,9 @@ func (o *runOptions) engine(fs *pflag.FlagSet, rawURL string) (loadgen.Config, e
 	case o.body != "":
 		cfg.Body = []byte(o.body)
 	}
+	if err := o.perf.apply(&cfg, o.dist.workers); err != nil {
+		return cfg, err
+	}
 	check := cfg
 	if err := check.Validate(); err != nil {
 		return cfg, usageError{err}
@@ -207,11 +223,15 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		}
 		modes = []loadgen.Mode{m}
 	}
-	if o.local < 1 {
-		return usagef("--local %d must be at least 1", o.local)
+	if err := o.dist.check(fs, &o.local); err != nil {
+		return err
 	}
-	if o.weights.w != nil && len(o.weights.w) != o.local {
-		return usagef("--weights has %d entries for %d workers (want one per worker)", len(o.weights.w), o.local)
+	if o.weights.w != nil && len(o.weights.w) != o.local+o.dist.workers {
+		return usagef("--weights has %d entries for %d workers (want one per worker)", len(o.weights.w), o.local+o.dist.workers)
+	}
+	gates, err := parseSLOs(o.slos)
+	if err != nil {
+		return err
 	}
 	if o.out != "" {
 		if err := os.MkdirAll(o.out, 0o755); err != nil {
@@ -236,15 +256,28 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	if builtin {
 		ecfg.RootCAs = cfgTarget.CertPool()
+		ecfg.CAPEM = cfgTarget.CertPEM() // what remote workers trust it by
+		if o.dist.workers > 0 && !o.dist.listensLocally() {
+			return usagef("remote workers on other hosts cannot reach the built-in target (it listens on this host's loopback): give a target URL")
+		}
 	}
 
+	remote, closeRemote, err := o.dist.join(ctx, stderr)
+	if err != nil {
+		return err
+	}
+	defer closeRemote()
 	workers := make([]cluster.Worker, o.local)
 	for i := range workers {
 		workers[i] = cluster.NewLocal(fmt.Sprintf("local-%d", i), i == 0)
 	}
 	ccfg := cluster.Config{
 		Engine: ecfg, Modes: modes, Plan: plan, Workers: workers, Weights: o.weights.w,
-		Target: rawURL, BuiltinTarget: builtin,
+		Target: rawURL, BuiltinTarget: builtin, OnWorkerLoss: cluster.LossPolicy(o.dist.onLoss),
+	}
+	ccfg.Workers = append(ccfg.Workers, remote...)
+	if o.out != "" {
+		ccfg.Journal = filepath.Join(o.out, "journal")
 	}
 	if !o.quiet {
 		ccfg.Progress, ccfg.TTY = stderr, isTerminal(stderr)
@@ -253,6 +286,16 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if res == nil {
 		return runErr
 	}
+	o.perf.annotate(res)
+	if errors.Is(runErr, cluster.ErrRefused) && len(res.Arms) == 0 {
+		return usageError{runErr} // a worker refused the plan: nothing was sent
+	}
+	// SLO gates first, so that results.json, the summary and the report
+	// all carry the verdicts; an incomplete run still gets them (exit 3
+	// wins over exit 1, see ExitCode). A failure to gate (say, --junit not
+	// writable) must not lose the measurements: it is returned at the end.
+	violated, gateErr := gate(res, gates, o.junit, stdout)
+	runErr = errors.Join(runErr, gateErr)
 	if o.out != "" {
 		if err := reports.WriteFile(filepath.Join(o.out, "results.json"), res); err != nil {
 			return errors.Join(runErr, err)
@@ -263,6 +306,12 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	if o.out != "" {
 		fmt.Fprintf(stdout, "\nresults: %s\n", filepath.Join(o.out, "results.json"))
+		if err := writeOutputs(stdout, o.out, res); err != nil {
+			return errors.Join(runErr, err)
+		}
+	}
+	if violated {
+		return errors.Join(runErr, ErrSLO)
 	}
 	return runErr
 }

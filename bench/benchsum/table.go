@@ -1,0 +1,162 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"text/tabwriter"
+)
+
+// tools in column order: tailrace first, then the peers.
+var tools = []string{"tailrace", "wrk", "ab", "h2load", "fortio", "hey", "vegeta"}
+
+// row is one line of the table: a metric of one scenario.
+type row struct {
+	label       string
+	scenario    string
+	metric      func(r result) float64
+	lowerBetter bool
+}
+
+func rps(r result) float64   { return r.rps }
+func rss(r result) float64   { return r.rssMB }
+func p50(r result) float64   { return r.p50ms }
+func lag99(r result) float64 { return r.lagP99 }
+func cpuPer100k(r result) float64 {
+	if r.cpu < 0 || r.count <= 0 {
+		return -1
+	}
+	return r.cpu / r.count * 100000
+}
+
+var rows = []row{
+	{"S1 keep-alive, 50 conns: req/s", "s1", rps, false},
+	{"S1 peak RSS, MB", "s1", rss, true},
+	{"S2 new TCP conn per request: req/s", "s2", rps, false},
+	{"S3 open loop 10,000/s: achieved req/s", "s3", rps, false},
+	{"S3 CPU s per 100k requests", "s3", cpuPer100k, true},
+	{"S3 schedule lag p99, ms", "s3", lag99, true},
+	{"S4 p50 at 200/s, ms", "s4", p50, true},
+	{"S6 TLS keep-alive: req/s", "s6ka", rps, false},
+	{"S6 new TLS conn per request: req/s", "s6new", rps, false},
+	{"S6 tailrace resume (tickets): req/s", "s6resume", rps, false},
+}
+
+// cell is the median of one tool's runs of one scenario.
+type cell struct {
+	value  float64 // -1: unreadable
+	runs   int     // 0: not run
+	errors bool    // some run failed more than 0.1% of its requests
+}
+
+func (c cell) String() string {
+	switch {
+	case c.runs == 0:
+		return "-"
+	case c.value < 0:
+		return "?"
+	case c.errors:
+		return fmtNum(c.value) + "!"
+	}
+	return fmtNum(c.value)
+}
+
+func collect(dir, scenario, tool string, metric func(result) float64) cell {
+	outs, _ := filepath.Glob(filepath.Join(dir, scenario, tool, "*.out"))
+	c := cell{value: -1, runs: len(outs)}
+	var vs []float64
+	for _, o := range outs {
+		r := parseRun(tool, o)
+		if v := metric(r); v >= 0 {
+			vs = append(vs, v)
+		}
+		if r.errs > 0 && (r.count <= 0 || r.errs/(r.count+r.errs) > 0.001) {
+			c.errors = true
+		}
+	}
+	if len(vs) > 0 {
+		c.value = median(vs)
+	}
+	return c
+}
+
+func median(vs []float64) float64 {
+	s := slices.Clone(vs)
+	slices.Sort(s)
+	n := len(s)
+	if n%2 == 1 {
+		return s[n/2]
+	}
+	return (s[n/2-1] + s[n/2]) / 2
+}
+
+// table prints the medians of every scenario and tool found under dir, with
+// tailrace's ratio to wrk and to the best peer.
+func table(w io.Writer, dir string) error {
+	if _, err := os.Stat(dir); err != nil {
+		return err
+	}
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintf(tw, "scenario\t%s\ttailrace/wrk\ttailrace/best peer\t\n", strings.Join(tools, "\t"))
+	for _, r := range rows {
+		cells := make([]cell, len(tools))
+		any := false
+		for i, t := range tools {
+			cells[i] = collect(dir, r.scenario, t, r.metric)
+			any = any || cells[i].runs > 0
+		}
+		if !any {
+			continue
+		}
+		line := r.label
+		for _, c := range cells {
+			line += "\t" + c.String()
+		}
+		tr, wrk := cells[0].value, cells[1].value
+		best := -1.0
+		for _, c := range cells[1:] {
+			if c.value < 0 || c.errors {
+				continue
+			}
+			if best < 0 || (r.lowerBetter && c.value < best) || (!r.lowerBetter && c.value > best) {
+				best = c.value
+			}
+		}
+		line += "\t" + ratio(tr, wrk) + "\t" + ratio(tr, best) + "\t"
+		fmt.Fprintln(tw, line)
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	s4Excess(w, dir)
+	fmt.Fprintln(w, "\n'-' not run, '?' output not understood, '!' more than 0.1% of requests failed (excluded from best peer).")
+	fmt.Fprintln(w, "Ratios are tailrace divided by the other; for rows where lower is better (RSS, CPU, lag, p50) below 1 is better.")
+	return nil
+}
+
+func ratio(a, b float64) string {
+	if a < 0 || b <= 0 {
+		return "-"
+	}
+	return fmt.Sprintf("%.2fx", a/b)
+}
+
+// s4Excess prints each tool's p50 above the server's own p50, which
+// tailrace reads from the target's Server-Timing header.
+func s4Excess(w io.Writer, dir string) {
+	server := collect(dir, "s4", "tailrace", func(r result) float64 { return r.server })
+	if server.value < 0 {
+		return
+	}
+	fmt.Fprintf(w, "\nS4: the server's own p50 (Server-Timing, median) is %.3f ms; p50 excess over it:", server.value)
+	for _, t := range tools {
+		c := collect(dir, "s4", t, p50)
+		if c.value >= 0 {
+			fmt.Fprintf(w, " %s %+.3f", t, c.value-server.value)
+		}
+	}
+	fmt.Fprintln(w, " (ms; ab and h2load report a mean, not a median)")
+}

@@ -1,0 +1,101 @@
+package loadgen
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"net"
+	"net/url"
+	"sync"
+	"testing"
+	"time"
+)
+
+// cannedServer answers every HTTP/1.1 request on a connection with the same
+// 2-byte response, doing as little as a server can, so a benchmark measures
+// the client.
+func cannedServer(b *testing.B) string {
+	b.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	resp := []byte("HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Type: text/plain\r\n\r\nok")
+	var (
+		wg    sync.WaitGroup
+		mu    sync.Mutex
+		conns []net.Conn
+	)
+	b.Cleanup(func() {
+		ln.Close()
+		mu.Lock()
+		for _, c := range conns {
+			c.Close()
+		}
+		mu.Unlock()
+		wg.Wait()
+	})
+	wg.Go(func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			conns = append(conns, c)
+			mu.Unlock()
+			wg.Go(func() {
+				defer c.Close()
+				r := bufio.NewReaderSize(c, 4096)
+				for {
+					// A GET has no body: a request ends at its blank line.
+					for {
+						line, err := r.ReadSlice('\n')
+						if err != nil {
+							return
+						}
+						if len(bytes.TrimRight(line, "\r\n")) == 0 {
+							break
+						}
+					}
+					if _, err := c.Write(resp); err != nil {
+						return
+					}
+				}
+			})
+		}
+	})
+	return "http://" + ln.Addr().String() + "/"
+}
+
+// BenchmarkIssueKeepAlive runs the whole per-request path (pool, trace,
+// net/http, trail, recording) closed-loop on one reused keep-alive connection.
+// ns/op is the cost of one request, client and canned server together;
+// allocs/op is dominated by the client.
+func BenchmarkIssueKeepAlive(b *testing.B) {
+	u, _ := url.Parse(cannedServer(b))
+	e, err := New(Config{URL: u, Mode: ModeKeepAlive, Connections: 1})
+	if err != nil {
+		b.Fatal(err)
+	}
+	stop, err := e.prepare(context.Background(), time.Now())
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer stop(nil)
+	defer e.pool.close()
+	e.inflight.Add(1)
+	e.issue(0, 0) // dial outside the measurement
+	b.ReportAllocs()
+	k := int64(1)
+	for b.Loop() {
+		e.inflight.Add(1)
+		e.issue(k, e.clk.now())
+		k++
+	}
+	b.StopTimer()
+	iv := e.rec.Rotate(0, time.Now(), time.Second)
+	if iv.Counters.Errors != 0 {
+		b.Fatalf("errors: %v %v", iv.Errors, iv.ErrorText)
+	}
+}

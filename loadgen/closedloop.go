@@ -1,0 +1,73 @@
+package loadgen
+
+import (
+	"context"
+	"sync/atomic"
+	"time"
+)
+
+// runClosed is the closed-loop mode (Config.Concurrency): that many loops,
+// each sending its next request as soon as its last one is done, from t0
+// until d has passed or ctx is done. It is how wrk, ab and h2load measure a
+// maximum rate; its latencies are the service-time view (Intended is
+// Dispatched), so the open-loop schedule is the tool for latency under a
+// given load. It returns when the time is up; requests still in flight
+// finish on their own goroutines.
+func (e *Engine) runClosed(ctx context.Context, d time.Duration) {
+	if wait := time.Until(e.clk.t0); wait > 0 {
+		t := time.NewTimer(wait)
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			t.Stop()
+			return
+		}
+	}
+	var stop atomic.Bool
+	var next atomic.Int64
+	for range e.cfg.Concurrency {
+		e.wg.Go(func() {
+			if w := e.closedWorker(); w != nil {
+				defer func() {
+					if w.c != nil {
+						w.c.close()
+					}
+				}()
+				for !stop.Load() {
+					e.enter()
+					now := e.clk.now()
+					w.serve(arrival{k: next.Add(1) - 1, intended: now, dispatched: now})
+				}
+				return
+			}
+			for !stop.Load() {
+				e.enter()
+				e.issue(next.Add(1)-1, 0)
+			}
+		})
+	}
+	timer := time.NewTimer(time.Until(e.clk.t0.Add(d)))
+	defer timer.Stop()
+	select {
+	case <-timer.C:
+	case <-ctx.Done():
+	}
+	stop.Store(true)
+}
+
+// closedWorker returns a connection worker for one closed loop when the fast
+// keep-alive path applies, or nil: then the loop goes through the pool.
+func (e *Engine) closedWorker() *connWorker {
+	if e.workers == nil {
+		return nil
+	}
+	return e.workers.newWorker()
+}
+
+// enter counts a request in flight and keeps the interval's peak.
+func (e *Engine) enter() int64 {
+	n := e.inflight.Add(1)
+	for m := e.maxIn.Load(); n > m && !e.maxIn.CompareAndSwap(m, n); m = e.maxIn.Load() {
+	}
+	return n
+}

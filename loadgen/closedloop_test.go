@@ -1,0 +1,85 @@
+package loadgen
+
+import (
+	"context"
+	"net/url"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/tailrace/tailrace/histogram"
+	"github.com/tailrace/tailrace/loadgen/schedule"
+	"github.com/tailrace/tailrace/target"
+)
+
+func TestClosedLoop(t *testing.T) {
+	srv := startTarget(t, target.Config{})
+	const loops = 4
+	tests := []struct {
+		name      string
+		cfg       Config
+		maxConns  int64 // connections the target may see
+		everyConn bool  // one connection per request
+	}{
+		// Each loop owns one kept-alive connection.
+		{"keepalive fast", Config{Mode: ModeKeepAlive, Client: ClientFast}, loops, false},
+		{"keepalive std", Config{Mode: ModeKeepAlive, Client: ClientStd}, loops, false},
+		// A new connection for every request, loops back to back.
+		{"close fast", Config{Mode: ModeClose, Client: ClientFast}, 0, true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			srv.ResetStats()
+			u, _ := url.Parse(srv.URL() + "/?ttfb=2ms")
+			cfg := tc.cfg
+			cfg.URL, cfg.Concurrency = u, loops
+			var mu sync.Mutex
+			var trails []Trail
+			cfg.OnTrail = func(tr *Trail) {
+				mu.Lock()
+				trails = append(trails, *tr)
+				mu.Unlock()
+			}
+			e, err := New(cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			all := histogram.NewInterval(16)
+			var maxIn int64
+			plan := schedule.Plan{Stages: schedule.Steady(1, 500*time.Millisecond)} // the rate is ignored
+			if err := e.Run(context.Background(), plan, schedule.Full, time.Now(), func(iv *histogram.Interval) {
+				all.Merge(iv)
+				maxIn = max(maxIn, iv.Self.MaxInFlight)
+			}); err != nil {
+				t.Fatal(err)
+			}
+			c := all.Counters
+			// 4 loops of ~2ms requests for 0.5s: far more than the plan's 1/s.
+			if c.Errors != 0 || c.Completed < 100 || c.Intended != c.Sent || c.Sent != c.Completed {
+				t.Fatalf("counters %+v, errors %v", c, all.Errors)
+			}
+			if maxIn > loops {
+				t.Errorf("max in flight %d, want at most %d loops", maxIn, loops)
+			}
+			if lag := all.Hists[histogram.ScheduleLag].Max(); lag != 0 {
+				t.Errorf("schedule lag max %v, want 0 in closed loop", lag)
+			}
+			for _, tr := range trails {
+				if tr.Intended != tr.Dispatched {
+					t.Fatalf("trail %d: intended %v, dispatched %v: want equal", tr.Index, tr.Intended, tr.Dispatched)
+				}
+			}
+			st := srv.Stats()
+			if st.Requests != c.Completed {
+				t.Errorf("target served %d, engine completed %d", st.Requests, c.Completed)
+			}
+			if tc.maxConns > 0 && st.Connections > tc.maxConns {
+				t.Errorf("target saw %d connections, want at most %d", st.Connections, tc.maxConns)
+			}
+			if tc.everyConn && st.Connections != st.Requests {
+				t.Errorf("target saw %d connections for %d requests, want one each", st.Connections, st.Requests)
+			}
+			t.Logf("%d requests, target stats %+v", c.Completed, st)
+		})
+	}
+}

@@ -1,0 +1,43 @@
+// Package loadgen is tailrace's engine: it sends one worker's share of an
+// open-loop schedule to one target and times every request phase by phase,
+// from the moment the schedule intended to send it.
+//
+// # Open loop
+//
+// The pacer sleeps until each arrival's intended time (T0 plus the offset the
+// schedule gives) and dispatches everything that is due; it never waits for a
+// response. A slow target therefore cannot slow the schedule down, and every
+// latency is measured from the intended time: no coordinated omission. When
+// Config.MaxInFlight requests are outstanding, further arrivals are dropped
+// and counted (the generator, not the target, was the limit), never delayed.
+// PacerPrecise spins the last stretch before each arrival for sub-100 µs
+// schedule lag, at the cost of a busy core.
+//
+// # Connections the engine owns
+//
+// The engine dials every connection itself (DNS through loadgen/resolver, TCP,
+// TLS), stamping each step, then speaks HTTP over it with net/http's
+// single-connection client (http.Transport.NewClientConn). A pool per mode
+// grants each request a slot: an idle keep-alive connection, an HTTP/2 stream,
+// or leave to dial its own. A dial is charged to exactly the request that
+// triggered it and then used it, which the stock http.Transport pool cannot
+// promise. Modes: ModeKeepAlive, ModeClose, ModeResume (TLS session tickets)
+// and ModeH2 (TLS+ALPN, or h2c with prior knowledge for http://).
+//
+// # Phases
+//
+// Each request leaves a Trail of timestamps. Its phases are consecutive
+// intervals between them, so schedule_lag + pool_wait + dns + connect + tls +
+// write + ttfb + download equals total exactly; a boundary that runs
+// backwards (an HTTP/2 first byte before the request was fully written) is
+// clamped and counted. A failed request ends its failing phase when it failed,
+// is classified ("connect", "timeout@ttfb", "status_5xx", ...) and still
+// records total.
+//
+// # Intervals
+//
+// Trails go into a sharded histogram.Recorder. Every second, aligned to T0,
+// the engine rotates it and emits a histogram.Interval with the generator's own
+// measurements (max in-flight, hiccups, GC pauses, CPU) and a degraded flag for
+// intervals in which it, not the target, limited the measurement.
+package loadgen

@@ -1,0 +1,271 @@
+package loadgen
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"net"
+	"net/url"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/tailrace/tailrace/histogram"
+)
+
+// h1Server answers every request on a connection with the next of resps
+// (cycling), closing the connection after a response when closeAfter says
+// so. It reads requests up to their blank line (GETs: no body).
+func h1Server(tb testing.TB, closeAfter func(n int) bool, resps ...[]byte) string {
+	tb.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	var (
+		wg    sync.WaitGroup
+		mu    sync.Mutex
+		conns []net.Conn
+	)
+	tb.Cleanup(func() {
+		ln.Close()
+		mu.Lock()
+		for _, c := range conns {
+			c.Close()
+		}
+		mu.Unlock()
+		wg.Wait()
+	})
+	wg.Go(func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			conns = append(conns, c)
+			mu.Unlock()
+			wg.Go(func() {
+				defer c.Close()
+				r := bufio.NewReaderSize(c, 4096)
+				for n := 0; ; n++ {
+					for {
+						line, err := r.ReadSlice('\n')
+						if err != nil {
+							return
+						}
+						if len(bytes.TrimRight(line, "\r\n")) == 0 {
+							break
+						}
+					}
+					if _, err := c.Write(resps[n%len(resps)]); err != nil {
+						return
+					}
+					if closeAfter != nil && closeAfter(n) {
+						return
+					}
+				}
+			})
+		}
+	})
+	return "http://" + ln.Addr().String() + "/"
+}
+
+var okResponse = []byte("HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Type: text/plain\r\n\r\nok")
+
+// fastEngine prepares an engine on the fast client's keep-alive path and
+// returns one connection worker to drive by hand.
+func fastEngine(tb testing.TB, rawURL string, mod func(*Config)) (*Engine, *connWorker) {
+	tb.Helper()
+	u, _ := url.Parse(rawURL)
+	cfg := Config{URL: u, Mode: ModeKeepAlive, Connections: 1, Client: ClientFast}
+	if mod != nil {
+		mod(&cfg)
+	}
+	e, err := New(cfg)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	stop, err := e.prepare(context.Background(), time.Now())
+	if err != nil {
+		tb.Fatal(err)
+	}
+	w := e.workers.newWorker()
+	tb.Cleanup(func() {
+		if w.c != nil {
+			w.c.close()
+		}
+		stop(nil)
+	})
+	return e, w
+}
+
+// send runs one request through w as the pacer would hand it over.
+func send(e *Engine, w *connWorker, k int64) *Trail {
+	e.inflight.Add(1)
+	now := e.clk.now()
+	w.serve(arrival{k: k, intended: now, dispatched: now})
+	return &w.t
+}
+
+func TestH1NoAllocationPerRequest(t *testing.T) {
+	if raceEnabled {
+		t.Skip("the race detector allocates")
+	}
+	e, w := fastEngine(t, h1Server(t, nil, okResponse), nil)
+	send(e, w, 0) // dial, and warm the buffer pool
+	k := int64(1)
+	allocs := testing.AllocsPerRun(500, func() {
+		send(e, w, k)
+		k++
+	})
+	if allocs != 0 {
+		t.Errorf("%.1f allocations per keep-alive request, want 0", allocs)
+	}
+	if tr := &w.t; tr.Err != ErrNone || tr.Status != 200 || tr.Bytes != 2 || tr.NewConn {
+		t.Errorf("last trail: %+v", tr)
+	}
+}
+
+func TestH1Conn(t *testing.T) {
+	chunked := []byte("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nServer-Timing: total;dur=2\r\n\r\n3\r\nabc\r\n0\r\n\r\n")
+	closing := []byte("HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 2\r\n\r\nok")
+	interim := []byte("HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 503 Busy\r\nContent-Length: 0\r\n\r\n")
+	tests := []struct {
+		name       string
+		url        string
+		wantStatus int
+		wantBytes  int64
+		wantNew    []bool // per request: did it dial?
+		wantServer time.Duration
+	}{
+		// Kept alive: one dial, then reuse.
+		{"keep-alive", h1Server(t, nil, okResponse), 200, 2, []bool{true, false, false}, 0},
+		// Chunked bodies are counted without their framing; Server-Timing is read.
+		{"chunked", h1Server(t, nil, chunked), 200, 3, []bool{true, false, false}, 2 * time.Millisecond},
+		// Connection: close means a new connection for the next request.
+		{"close", h1Server(t, func(int) bool { return true }, closing), 200, 2, []bool{true, true, true}, 0},
+		// The server closes after each response without saying so: the next
+		// request finds a stale connection and is replayed on a new one.
+		{"stale", h1Server(t, func(int) bool { return true }, okResponse), 200, 2, []bool{true, true, true}, 0},
+		// A 100 Continue is skipped; the final status counts.
+		{"interim", h1Server(t, nil, interim), 503, 0, []bool{true, false, false}, 0},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			e, w := fastEngine(t, tc.url, nil)
+			for i, wantNew := range tc.wantNew {
+				if i > 0 && tc.name == "stale" {
+					// Let the server's close arrive before the next request.
+					deadline := time.Now().Add(2 * time.Second)
+					for !peerClosed(w) && time.Now().Before(deadline) {
+						time.Sleep(time.Millisecond)
+					}
+				}
+				tr := send(e, w, int64(i))
+				if tr.Err != ErrNone || tr.Status != tc.wantStatus || tr.Bytes != tc.wantBytes || tr.NewConn != wantNew {
+					t.Fatalf("request %d: err %v (%v) status %d bytes %d new %v, want status %d bytes %d new %v",
+						i, tr.Err, tr.ErrText, tr.Status, tr.Bytes, tr.NewConn, tc.wantStatus, tc.wantBytes, wantNew)
+				}
+				if tr.HasServer != (tc.wantServer > 0) || tr.Server != tc.wantServer {
+					t.Errorf("server timing %v (has %v), want %v", tr.Server, tr.HasServer, tc.wantServer)
+				}
+				if sum, total := tr.Sum(); sum != total {
+					t.Errorf("phases sum to %v, total %v", sum, total)
+				}
+			}
+		})
+	}
+}
+
+// peerClosed reports whether the worker's connection has seen the server's
+// FIN, by a non-blocking peek.
+func peerClosed(w *connWorker) bool {
+	c, ok := w.c.(*h1Conn)
+	if !ok || c.nc == nil {
+		return true
+	}
+	c.nc.SetReadDeadline(time.Now().Add(time.Millisecond))
+	var b [1]byte
+	_, err := c.nc.Read(b[:])
+	c.nc.SetReadDeadline(time.Time{})
+	return err != nil && !strings.Contains(err.Error(), "timeout")
+}
+
+func TestH1Abort(t *testing.T) {
+	// A server that never answers: the request is in its ttfb phase until the
+	// run is stopped, and then it is canceled at once, not at its deadline.
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	got := make(chan struct{}, 1)
+	go func() {
+		c, err := ln.Accept()
+		if err == nil {
+			defer c.Close()
+			var b [4096]byte
+			for {
+				if _, err := c.Read(b[:]); err != nil {
+					return
+				}
+				select {
+				case got <- struct{}{}:
+				default:
+				}
+			}
+		}
+	}()
+	e, w := fastEngine(t, "http://"+ln.Addr().String()+"/", func(c *Config) { c.Timeout = time.Minute })
+	done := make(chan *Trail)
+	go func() { done <- send(e, w, 0) }()
+	select { // the request is written: it waits for its first byte
+	case <-got:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the request never reached the server")
+	}
+	e.conns.abort()
+	select {
+	case tr := <-done:
+		if tr.Err != ErrCanceled || tr.ErrPhase != histogram.TTFB {
+			t.Errorf("aborted request: %v in %v (%v), want canceled@ttfb", tr.Err, tr.ErrPhase, tr.ErrText)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("abort did not unblock the request")
+	}
+}
+
+func TestH1WireRequest(t *testing.T) {
+	tests := []struct {
+		name string
+		cfg  Config
+		want []string
+	}{
+		// A keep-alive GET: request line, Host, our User-Agent, nothing else needed.
+		{"get", Config{Mode: ModeKeepAlive}, []string{"GET /p?q=1 HTTP/1.1\r\n", "Host: example.test:8080\r\n", "User-Agent: tailrace/" + Version + "\r\n"}},
+		// Close mode says so on the wire, as ab without -k does.
+		{"close", Config{Mode: ModeClose}, []string{"Connection: close\r\n"}},
+		// A body comes with its length, after the head.
+		{"post", Config{Method: "POST", Body: []byte("hello")}, []string{"POST /p?q=1 HTTP/1.1\r\n", "Content-Length: 5\r\n", "\r\n\r\nhello"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := tc.cfg
+			cfg.URL, _ = url.Parse("http://example.test:8080/p?q=1")
+			if err := cfg.Validate(); err != nil {
+				t.Fatal(err)
+			}
+			b, err := newRequestTemplate(&cfg).wire()
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, w := range tc.want {
+				if !bytes.Contains(b, []byte(w)) {
+					t.Errorf("request %q lacks %q", b, w)
+				}
+			}
+		})
+	}
+}
