@@ -27,10 +27,10 @@ func (p *progress) interval(iv *histogram.Interval) {
 		return
 	}
 	secs := iv.Length.Seconds()
-	if secs <= 0 {
-		return
-	}
 	c := iv.Counters
+	if secs <= 0 || c.Intended == 0 && c.Sent == 0 && c.Completed == 0 && c.Errors == 0 {
+		return // the empty tail of a drain: nothing to say
+	}
 	tot := iv.Hists[histogram.Total]
 	line := fmt.Sprintf("[%5.1fs/%.0fs] %-9s intended %6.0f/s  achieved %6.0f/s  p50 %8s  p99 %8s  errors %d  dropped %d  in-flight %d",
 		(time.Duration(iv.Index)*time.Second + iv.Length).Seconds(), p.total.Seconds(), p.mode,

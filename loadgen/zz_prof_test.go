@@ -28,7 +28,9 @@ func TestProfClosed(t *testing.T) {
 		rate = 1
 	}
 	all := histogram.NewInterval(16)
+	cpu0 := processCPU()
 	start := time.Now()
 	e.Run(context.Background(), schedule.Plan{Stages: schedule.Steady(rate, 5*time.Second)}, schedule.Full, time.Now(), func(iv *histogram.Interval) { all.Merge(iv) })
-	t.Logf("completed %d in %v: %.0f/s errors %d %v", all.Counters.Completed, time.Since(start), float64(all.Counters.Completed)/time.Since(start).Seconds(), all.Counters.Errors, all.Errors)
+	cpu := processCPU() - cpu0
+	t.Logf("completed %d in %v: %.0f/s errors %d %v cpu/req %.2fµs", all.Counters.Completed, time.Since(start), float64(all.Counters.Completed)/time.Since(start).Seconds(), all.Counters.Errors, all.Errors, float64(cpu.Nanoseconds())/1000/float64(all.Counters.Completed))
 }

@@ -27,6 +27,7 @@ func Text(w io.Writer, r *Results) error {
 	if p.ClosedLoop {
 		ew.printf("%s (%d loops per worker, back to back; the stages' rates are ignored)\n", ClosedLoopNote, p.Concurrency)
 	}
+	workersText(ew, r.Workers)
 	for i := range r.Arms {
 		a := &r.Arms[i]
 		ew.printf("\n== arm %s  (%.1fs)\n", a.Mode, a.DurationS)
@@ -72,6 +73,26 @@ func sloText(ew *errWriter, slos []SLOResult) {
 		ew.printf("verdict: FAIL, %d of %d SLOs violated\n", failed, len(slos))
 	} else {
 		ew.printf("verdict: PASS, all %d SLOs hold\n", len(slos))
+	}
+}
+
+// workersText lists the workers when there is more than one or any is remote:
+// who ran what share, their clock offsets, and any loss.
+func workersText(ew *errWriter, ws []Worker) {
+	if len(ws) < 2 && (len(ws) == 0 || ws[0].Local) {
+		return
+	}
+	ew.printf("workers:\n")
+	for _, w := range ws {
+		where := "remote, clock offset " + US(w.ClockOffsetUS) + ", rtt " + US(w.RTTUS)
+		if w.Local {
+			where = "in-process"
+		}
+		lost := ""
+		if w.LostAt != nil {
+			lost = fmt.Sprintf("  LOST %.1fs into the arm", *w.LostAt)
+		}
+		ew.printf("  %-12s share %5.1f%%  segment %-7s %s%s\n", w.Name, 100*w.Share, w.Segment, where, lost)
 	}
 }
 
