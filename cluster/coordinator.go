@@ -116,6 +116,7 @@ func Run(ctx context.Context, cfg Config) (*reports.Results, error) {
 		StartedAt: time.Now(),
 		Warnings:  []string{},
 	}
+	res.Plan.Requests, res.Plan.ExpectStatus = planRequests(e.Requests, cfg.Plan.Seed), e.Expect.String()
 	for i, w := range cfg.Workers {
 		rw := reports.Worker{Name: w.Name(), Share: segs[i].Fraction(), Segment: segs[i].String(), Local: w.Local()}
 		if c, ok := w.(clocked); ok {
@@ -159,6 +160,30 @@ func Run(ctx context.Context, cfg Config) (*reports.Results, error) {
 		}
 	}
 	return res, runErr
+}
+
+// planRequests describes the mix for the results, with each request's
+// exact share of the arrivals.
+func planRequests(reqs []loadgen.RequestSpec, seed int64) []reports.PlanRequest {
+	if len(reqs) == 0 {
+		return nil
+	}
+	w := make([]float64, len(reqs))
+	for i, r := range reqs {
+		w[i] = r.Weight
+	}
+	mix, err := schedule.NewMix(w, seed)
+	out := make([]reports.PlanRequest, len(reqs))
+	for i, r := range reqs {
+		out[i] = reports.PlanRequest{Label: r.Label, Method: r.Method, Weight: r.Weight}
+		if r.URL != nil {
+			out[i].URL = r.URL.Redacted()
+		}
+		if err == nil {
+			out[i].Share = mix.Share(i)
+		}
+	}
+	return out
 }
 
 // runState is what outlives one arm: who was lost, and the journal.

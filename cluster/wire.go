@@ -15,6 +15,7 @@ import (
 const (
 	maxWireExemplarK = 1 << 12
 	maxWireIndex     = 1 << 31
+	maxWireLabels    = 64 // loadgen.MaxLabels
 )
 
 var errWire = errors.New("cluster: malformed interval")
@@ -73,6 +74,17 @@ func encodeInterval(iv *histogram.Interval, arm int, t0 time.Time) (*tailracepb.
 		}
 		m.Exemplars = append(m.Exemplars, we)
 	}
+	if len(iv.Labels) > 0 {
+		m.Labels = make(map[string]*tailracepb.Interval, len(iv.Labels))
+		for name, l := range iv.Labels {
+			lm, err := encodeInterval(l, arm, t0)
+			if err != nil {
+				return nil, fmt.Errorf("cluster: label %q: %w", name, err)
+			}
+			lm.Self, lm.Labels = nil, nil
+			m.Labels[name] = lm
+		}
+	}
 	return m, nil
 }
 
@@ -116,6 +128,17 @@ func checkInterval(m *tailracepb.Interval) error {
 			return fmt.Errorf("%w: exemplar with %d phases", errWire, len(e.GetPhasesNs()))
 		}
 	}
+	if len(m.GetLabels()) > maxWireLabels {
+		return fmt.Errorf("%w: %d labels", errWire, len(m.GetLabels()))
+	}
+	for name, l := range m.GetLabels() {
+		if l == nil || len(l.GetLabels()) > 0 || len(l.GetExemplars()) > 0 {
+			return fmt.Errorf("%w: label %q with labels or exemplars of its own", errWire, name)
+		}
+		if err := checkInterval(l); err != nil {
+			return fmt.Errorf("label %q: %w", name, err)
+		}
+	}
 	return nil
 }
 
@@ -147,9 +170,22 @@ func mergeWire(dst *histogram.Interval, m *tailracepb.Interval, t0 time.Time, wo
 		return fmt.Errorf("cluster: interval %d: %w", m.GetIndex(), err)
 	}
 	// Parse every histogram before touching dst, so that a bad one leaves
-	// dst as it was.
+	// dst as it was: the labels' first (parsed again when merged: they are
+	// few), then the interval's own.
 	d := v2Decoders.Get().(*v2Decoder)
 	defer d.release()
+	for name, l := range m.GetLabels() {
+		var lt histogram.TailBins
+		if err := lt.UnmarshalBinary(l.GetTail()); err != nil {
+			return fmt.Errorf("cluster: interval %d label %q: %w", m.GetIndex(), name, err)
+		}
+		for _, h := range l.GetHists() {
+			if _, err := d.parse(h.GetV2()); err != nil {
+				return fmt.Errorf("cluster: interval %d label %q %s: %w", m.GetIndex(), name, histogram.Phase(h.GetPhase()), err)
+			}
+		}
+		d.counts = d.counts[:0]
+	}
 	type span struct{ from, to int }
 	var spans [histogram.NumPhases * 2]span
 	if len(m.GetHists()) > len(spans) {
@@ -210,6 +246,11 @@ func mergeWire(dst *histogram.Interval, m *tailracepb.Interval, t0 time.Time, wo
 				dst.ErrorText = make(map[string]string, len(m.GetErrorText()))
 			}
 			dst.ErrorText[k] = v
+		}
+	}
+	for name, l := range m.GetLabels() {
+		if err := mergeWire(dst.Label(name), l, t0, worker); err != nil {
+			return err // checked above: cannot happen
 		}
 	}
 	return nil

@@ -55,7 +55,26 @@ func richInterval(t0 time.Time, n int, seed uint64) *histogram.Interval {
 	iv.Self = histogram.Self{MaxInFlight: 42, HiccupMax: 3 * time.Millisecond, HiccupP99: time.Millisecond,
 		GCPause: 2 * time.Millisecond, CPU: 300 * time.Millisecond, Degraded: true, DegradedReason: "schedule lag p99 9ms above 2ms"}
 	iv.ErrorText = map[string]string{"connect": "dial tcp: connection refused", "status_5xx": "HTTP status 503"}
+	iv.Labels = map[string]*histogram.Interval{"list": labelPart(t0, n/2, seed), "create": labelPart(t0, n/3, seed+1)}
 	return iv
+}
+
+// labelPart is a label's sub-interval: histograms, counters, errors.
+func labelPart(t0 time.Time, n int, seed uint64) *histogram.Interval {
+	rng := rand.New(rand.NewPCG(seed, 9))
+	rec := histogram.NewRecorder(1, 0)
+	for i := range n {
+		var s histogram.Sample
+		s.Set(histogram.TTFB, time.Duration(rng.ExpFloat64()*float64(time.Millisecond)))
+		s.Set(histogram.Total, 2*time.Millisecond)
+		s.Status = 200
+		if i%50 == 0 {
+			s.Status, s.Error = 503, "status_5xx"
+		}
+		rec.Shard(0).Record(&s)
+		rec.Shard(0).AddCounters(&histogram.Counters{Intended: 1, Sent: 1, Completed: 1})
+	}
+	return rec.Rotate(3, t0.Add(3*time.Second), time.Second)
 }
 
 // sameInterval reports how a and b differ, "" when they hold the same data.
@@ -77,6 +96,20 @@ func sameInterval(a, b *histogram.Interval) string {
 		return "error text"
 	case a.Exemplars.K() != b.Exemplars.K():
 		return "exemplar K"
+	}
+	if len(a.Labels) != len(b.Labels) {
+		return "labels"
+	}
+	for name, la := range a.Labels {
+		lb, ok := b.Labels[name]
+		if !ok {
+			return "label " + name
+		}
+		la.Index, la.Start, la.Length = a.Index, a.Start, a.Length // a label's window is its parent's
+		lb.Index, lb.Start, lb.Length = a.Index, a.Start, a.Length
+		if d := sameInterval(la, lb); d != "" {
+			return "label " + name + ": " + d
+		}
 	}
 	ea, eb := a.Exemplars.Slowest(), b.Exemplars.Slowest()
 	if len(ea) != len(eb) {
@@ -195,12 +228,19 @@ func TestMergeWireRejectsAtomically(t *testing.T) {
 		name string
 		mod  func(*tailracepb.Interval)
 	}{
-		{"negative index", func(m *tailracepb.Interval) { m.Index = -1 }},                     // no such window
-		{"phase out of range", func(m *tailracepb.Interval) { m.Hists[0].Phase = 99 }},        // no such phase
-		{"too many statuses", func(m *tailracepb.Interval) { m.Statuses = make([]int64, 9) }}, // index past the array
-		{"huge exemplar K", func(m *tailracepb.Interval) { m.ExemplarK = 1 << 30 }},           // would allocate gigabytes
-		{"negative length", func(m *tailracepb.Interval) { m.LengthNs = -5 }},                 // time runs forward
-		{"bad tail bins", func(m *tailracepb.Interval) { m.Tail = []byte{9, 9, 9} }},          // unknown version
+		{"negative index", func(m *tailracepb.Interval) { m.Index = -1 }},                                                      // no such window
+		{"phase out of range", func(m *tailracepb.Interval) { m.Hists[0].Phase = 99 }},                                         // no such phase
+		{"too many statuses", func(m *tailracepb.Interval) { m.Statuses = make([]int64, 9) }},                                  // index past the array
+		{"huge exemplar K", func(m *tailracepb.Interval) { m.ExemplarK = 1 << 30 }},                                            // would allocate gigabytes
+		{"negative length", func(m *tailracepb.Interval) { m.LengthNs = -5 }},                                                  // time runs forward
+		{"bad tail bins", func(m *tailracepb.Interval) { m.Tail = []byte{9, 9, 9} }},                                           // unknown version
+		{"nested labels", func(m *tailracepb.Interval) { m.Labels["list"].Labels = map[string]*tailracepb.Interval{"x": {}} }}, // labels have no labels
+		{"bad label histogram", func(m *tailracepb.Interval) { h := m.Labels["list"].Hists[0]; h.V2 = h.V2[:3] }},              // checked before merging
+		{"too many labels", func(m *tailracepb.Interval) {
+			for i := range 70 {
+				m.Labels[string(rune('A'+i))] = &tailracepb.Interval{}
+			}
+		}}, // labels come from a plan: few
 	} {
 		x := proto.Clone(m).(*tailracepb.Interval)
 		tc.mod(x)
@@ -296,6 +336,11 @@ func TestPlanRoundTrip(t *testing.T) {
 			Timeout: 3 * time.Second, ConnectTimeout: time.Second, TLSTimeout: 2 * time.Second, TTFBTimeout: 4 * time.Second,
 			CAPEM: []byte("-----BEGIN CERTIFICATE-----\n"), TLSMin: 0x0303, TLSMax: 0x0304, ServerName: "sni.test",
 			Resolve: []resolver.Override{o}, DNSServer: "127.0.0.1:53", DNSCache: true, Exemplars: 5, Client: loadgen.ClientStd,
+			Requests: []loadgen.RequestSpec{
+				{Label: "list", Method: "GET", URL: mustParse(t, "https://example.test:8443/items?page=1"), Weight: 70},
+				{Label: "create", Method: "POST", URL: mustParse(t, "https://example.test:8443/items"), Header: http.Header{"Content-Type": {"application/json"}}, Body: []byte("{}"), Weight: 0.5},
+			},
+			Expect: mustStatus(t, "2xx,304"),
 		},
 		Plan:    schedule.Plan{Stages: schedule.Stages{{Duration: 2 * time.Second, From: 0, To: 1000.5}, {Duration: time.Minute, From: 1000.5, To: 1000.5}}, Process: schedule.Poisson, Seed: -3},
 		Segment: schedule.Segment{Start: 1, End: 3, Of: 5},
@@ -337,6 +382,24 @@ func TestPlanRoundTrip(t *testing.T) {
 	}
 }
 
+func mustParse(t *testing.T, s string) *url.URL {
+	t.Helper()
+	u, err := url.Parse(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return u
+}
+
+func mustStatus(t *testing.T, s string) loadgen.StatusSet {
+	t.Helper()
+	set, err := loadgen.ParseStatusSet(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return set
+}
+
 // TestPlanCoversConfig trips when loadgen.Config grows a field: a remote
 // worker would silently run without it. Send it in wireplan.go, or list it
 // here as local-only.
@@ -346,6 +409,7 @@ func TestPlanCoversConfig(t *testing.T) {
 		"MaxInFlight": true, "Pacer": true, "Timeout": true, "ConnectTimeout": true, "TLSTimeout": true,
 		"TTFBTimeout": true, "Insecure": true, "CACert": true, "CAPEM": true, "TLSMin": true, "TLSMax": true,
 		"ServerName": true, "Resolve": true, "DNSServer": true, "DNSCache": true, "Exemplars": true, "Client": true,
+		"Requests": true, "Expect": true,
 	}
 	localOnly := map[string]string{
 		"RootCAs":     "an in-memory pool: CAPEM carries the certificates",

@@ -47,15 +47,16 @@ func encodePlan(a Assignment) (*tailracepb.Plan, error) {
 		TimeoutNs: int64(c.Timeout), ConnectTimeoutNs: int64(c.ConnectTimeout), TlsTimeoutNs: int64(c.TLSTimeout),
 		TtfbTimeoutNs: int64(c.TTFBTimeout), Insecure: c.Insecure, CaPem: ca, TlsMin: uint32(c.TLSMin),
 		TlsMax: uint32(c.TLSMax), ServerName: c.ServerName, DnsServer: c.DNSServer, DnsCache: c.DNSCache,
-		Exemplars: uint32(c.Exemplars), Client: string(c.Client),
+		Exemplars: uint32(c.Exemplars), Client: string(c.Client), ExpectStatus: c.Expect.String(),
 	}
-	keys := make([]string, 0, len(c.Header))
-	for k := range c.Header {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	for _, k := range keys {
-		e.Headers = append(e.Headers, &tailracepb.Header{Name: k, Values: c.Header[k]})
+	e.Headers = encodeHeaders(c.Header)
+	for _, r := range c.Requests {
+		if r.URL == nil {
+			return nil, fmt.Errorf("cluster: request %q without a URL", r.Label)
+		}
+		e.Requests = append(e.Requests, &tailracepb.Request{
+			Label: r.Label, Method: r.Method, Url: r.URL.String(), Headers: encodeHeaders(r.Header), Body: r.Body, Weight: r.Weight,
+		})
 	}
 	for _, o := range c.Resolve {
 		e.Resolve = append(e.Resolve, o.String())
@@ -108,11 +109,21 @@ func decodePlan(p *tailracepb.Plan) (loadgen.Config, schedule.Plan, schedule.Seg
 	if e.GetTlsMin() > 0xffff || e.GetTlsMax() > 0xffff {
 		return cfg, plan, seg, fmt.Errorf("cluster: TLS versions %#x..%#x out of range", e.GetTlsMin(), e.GetTlsMax())
 	}
-	if len(e.GetHeaders()) > 0 {
-		cfg.Header = http.Header{}
-		for _, h := range e.GetHeaders() {
-			cfg.Header[h.GetName()] = append(cfg.Header[h.GetName()], h.GetValues()...)
+	cfg.Header = decodeHeaders(e.GetHeaders())
+	if err := cfg.Expect.UnmarshalText([]byte(e.GetExpectStatus())); err != nil {
+		return cfg, plan, seg, fmt.Errorf("cluster: %w", err)
+	}
+	if len(e.GetRequests()) > maxWireRequests {
+		return cfg, plan, seg, fmt.Errorf("cluster: %d requests in the mix, more than %d", len(e.GetRequests()), maxWireRequests)
+	}
+	for _, r := range e.GetRequests() {
+		ru, err := url.Parse(r.GetUrl())
+		if err != nil {
+			return cfg, plan, seg, fmt.Errorf("cluster: request %q: %w", r.GetLabel(), err)
 		}
+		cfg.Requests = append(cfg.Requests, loadgen.RequestSpec{
+			Label: r.GetLabel(), Method: r.GetMethod(), URL: ru, Header: decodeHeaders(r.GetHeaders()), Body: r.GetBody(), Weight: r.GetWeight(),
+		})
 	}
 	for _, s := range e.GetResolve() {
 		o, err := resolver.ParseOverride(s)
@@ -122,6 +133,35 @@ func decodePlan(p *tailracepb.Plan) (loadgen.Config, schedule.Plan, schedule.Seg
 		cfg.Resolve = append(cfg.Resolve, o)
 	}
 	return cfg, plan, seg, nil
+}
+
+// maxWireRequests bounds the requests of a mix a worker accepts (as
+// schedule.MaxMixBlock bounds a mix).
+const maxWireRequests = 1 << 16
+
+// encodeHeaders sends h with its names sorted, so that plans compare equal.
+func encodeHeaders(h http.Header) []*tailracepb.Header {
+	keys := make([]string, 0, len(h))
+	for k := range h {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	var out []*tailracepb.Header
+	for _, k := range keys {
+		out = append(out, &tailracepb.Header{Name: k, Values: h[k]})
+	}
+	return out
+}
+
+func decodeHeaders(hs []*tailracepb.Header) http.Header {
+	if len(hs) == 0 {
+		return nil
+	}
+	h := http.Header{}
+	for _, x := range hs {
+		h[x.GetName()] = append(h[x.GetName()], x.GetValues()...)
+	}
+	return h
 }
 
 // peakRate is the highest rate, in requests per second, the plan asks of

@@ -144,6 +144,12 @@ type Interval struct {
 	// ErrorText holds, per error class, one message seen for it (the first
 	// the sender kept), so a report can say what "tls 600" actually was.
 	ErrorText map[string]string
+	// Labels holds, per label of a request mix, the share of this interval's
+	// requests that carried it: their histograms, counters, errors and
+	// statuses (tail bins, exemplars and Self stay in the parent). Nil when
+	// the run has no mix. Sub-intervals have no Labels of their own; the
+	// labels come from the plan, so there are few of them.
+	Labels map[string]*Interval
 }
 
 // NewInterval returns an empty Interval that keeps k exemplars.
@@ -189,6 +195,23 @@ func (iv *Interval) Merge(o *Interval) {
 			iv.ErrorText[k] = v
 		}
 	}
+	for name, ol := range o.Labels {
+		iv.Label(name).Merge(ol)
+	}
+}
+
+// Label returns the sub-interval of the named label, adding an empty one
+// (without exemplars) if there is none.
+func (iv *Interval) Label(name string) *Interval {
+	l := iv.Labels[name]
+	if l == nil {
+		if iv.Labels == nil {
+			iv.Labels = make(map[string]*Interval)
+		}
+		l = NewInterval(0)
+		iv.Labels[name] = l
+	}
+	return l
 }
 
 // Reset empties iv for reuse, keeping its allocations (histograms, map
@@ -207,6 +230,9 @@ func (iv *Interval) Reset() {
 	iv.Exemplars.Reset()
 	iv.Self = Self{}
 	clear(iv.ErrorText)
+	for _, l := range iv.Labels {
+		l.Reset()
+	}
 }
 
 // record adds one sample; the caller holds whatever lock guards iv.

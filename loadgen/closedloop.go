@@ -36,7 +36,8 @@ func (e *Engine) runClosed(ctx context.Context, d time.Duration) {
 				for !stop.Load() {
 					e.enter()
 					now := e.clk.now()
-					w.serve(arrival{k: next.Add(1) - 1, intended: now, dispatched: now})
+					k := next.Add(1) - 1
+					w.serve(arrival{k: k, req: e.mix.pick(k), intended: now, dispatched: now})
 				}
 				return
 			}

@@ -109,6 +109,19 @@ type Config struct {
 	// ignored). 0 means open loop.
 	Concurrency int
 
+	// Requests is a weighted mix (issue 5): each arrival sends one of them,
+	// chosen from its global arrival index and the plan's seed
+	// (schedule.Mix), so workers need no coordination and the same seed
+	// makes the same choices. Every request must be on URL's origin: they
+	// share the engine's connections. Empty means the single request of
+	// URL, Method, Header and Body. Each label is recorded on its own as
+	// well (histogram.Interval.Labels).
+	Requests []RequestSpec
+	// Expect is the set of statuses that count as success
+	// (--expect-status); any other is an error of class status_Nxx. The
+	// zero value means every status below 400.
+	Expect StatusSet
+
 	// OnTrail, if set, sees every finished request's trail (tests, debugging).
 	// It runs on the request's goroutine and must be fast.
 	OnTrail func(*Trail)
@@ -197,7 +210,7 @@ func (c *Config) Validate() error {
 	if _, err := c.tlsConfig(); err != nil && c.URL.Scheme == "https" {
 		return err
 	}
-	return nil
+	return c.validateRequests()
 }
 
 // ParseTLSVersion accepts "1.2" or "1.3".

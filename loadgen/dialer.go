@@ -152,13 +152,13 @@ type stdDialer struct {
 	*netDialer
 	ttfbTO    time.Duration
 	transport *http.Transport
-	req       *requestTemplate
+	reqs      []*requestTemplate // by Trail.Request
 	nextID    *atomic.Uint64
 	onClose   func()
 }
 
-func newStdDialer(cfg *Config, nd *netDialer, req *requestTemplate, ids *atomic.Uint64, onClose func()) *stdDialer {
-	d := &stdDialer{netDialer: nd, ttfbTO: cfg.TTFBTimeout, req: req, nextID: ids, onClose: onClose}
+func newStdDialer(cfg *Config, nd *netDialer, reqs []*requestTemplate, ids *atomic.Uint64, onClose func()) *stdDialer {
+	d := &stdDialer{netDialer: nd, ttfbTO: cfg.TTFBTimeout, reqs: reqs, nextID: ids, onClose: onClose}
 	protos := new(http.Protocols)
 	switch {
 	case d.h2 && d.tls == nil:
@@ -189,7 +189,7 @@ func (d *stdDialer) dial(ctx context.Context, t *Trail) (clientConn, error) {
 		// HTTP/2's preface and settings are exchanged here: charge it to write.
 		return nil, d.fail(ctx, t, histogram.Write, err)
 	}
-	return &stdConn{cc: cc, connID: d.nextID.Add(1), req: d.req, onClose: d.onClose, clk: d.clock, ttfbTO: d.ttfbTO}, nil
+	return &stdConn{cc: cc, connID: d.nextID.Add(1), reqs: d.reqs, onClose: d.onClose, clk: d.clock, ttfbTO: d.ttfbTO}, nil
 }
 
 // abort is a no-op: net/http watches each request's context, which the run's

@@ -11,6 +11,7 @@ import (
 // arrival is one due request on its way from the pacer to a connection.
 type arrival struct {
 	k          int64
+	req        int // the request of the mix it sends
 	intended   time.Duration
 	dispatched time.Duration
 }
@@ -126,7 +127,7 @@ func (w *connWorker) run(a arrival) {
 func (w *connWorker) serve(a arrival) {
 	e := w.e
 	t := &w.t
-	*t = Trail{Index: a.k, Intended: a.intended, Dispatched: a.dispatched}
+	*t = Trail{Index: a.k, Request: a.req, Intended: a.intended, Dispatched: a.dispatched}
 	t.SlotGranted = e.clk.now()
 	w.send(t, a.dispatched+e.cfg.Timeout)
 	e.inflight.Add(-1)

@@ -16,13 +16,24 @@
 // # Connections the engine owns
 //
 // The engine dials every connection itself (DNS through loadgen/resolver, TCP,
-// TLS), stamping each step, then speaks HTTP over it with net/http's
-// single-connection client (http.Transport.NewClientConn). A pool per mode
-// grants each request a slot: an idle keep-alive connection, an HTTP/2 stream,
-// or leave to dial its own. A dial is charged to exactly the request that
-// triggered it and then used it, which the stock http.Transport pool cannot
-// promise. Modes: ModeKeepAlive, ModeClose, ModeResume (TLS session tickets)
-// and ModeH2 (TLS+ALPN, or h2c with prior knowledge for http://).
+// TLS), stamping each step, then speaks HTTP over it. For HTTP/1.1
+// (ModeKeepAlive, ModeClose, ModeResume) the default client (ClientFast) is
+// purpose-built: the request's bytes are built once, each request is one
+// Write and reads into a reused buffer, every stamp is taken where a syscall
+// returns, and a keep-alive request allocates nothing. ClientStd, and every
+// HTTP/2 request, uses net/http's single-connection client
+// (http.Transport.NewClientConn). A dial is charged to exactly the request
+// that triggered it and then used it, which the stock http.Transport pool
+// cannot promise.
+//
+// Under ClientFast, keep-alive requests are sent by one goroutine per
+// connection, fed by the pacer through a FIFO queue (the wait in it is
+// pool_wait); otherwise each request runs on its own goroutine and a pool
+// grants it a slot: an idle keep-alive connection, an HTTP/2 stream, or leave
+// to dial its own. Modes: ModeKeepAlive, ModeClose, ModeResume (TLS session
+// tickets) and ModeH2 (TLS+ALPN, or h2c with prior knowledge for http://).
+// Config.Concurrency replaces the schedule by closed loops, for measuring a
+// maximum rate.
 //
 // # Phases
 //
@@ -33,6 +44,16 @@
 // clamped and counted. A failed request ends its failing phase when it failed,
 // is classified ("connect", "timeout@ttfb", "status_5xx", ...) and still
 // records total.
+//
+// # Request mixes
+//
+// Config.Requests is a weighted mix on one origin: each arrival sends the
+// request schedule.Mix picks from its global arrival index and the plan's
+// seed, so the choice needs no coordination between workers and the same
+// seed repeats it. Every request's template (and, under ClientFast, its
+// bytes) is built once. Each label is recorded in a recorder of its own
+// beside the overall one and emitted as Interval.Labels. Config.Expect makes
+// statuses outside a set errors (status_Nxx).
 //
 // # Intervals
 //

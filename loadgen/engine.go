@@ -30,6 +30,7 @@ type Engine struct {
 	pool     pool
 	conns    connector
 	workers  *connWorkers // the fast client's keep-alive dispatch; nil otherwise
+	mix      *requestMix  // Config.Requests; nil without a mix (mix.go)
 	inflight atomic.Int64
 	maxIn    atomic.Int64
 	closed   atomic.Int64 // connections we closed, not yet counted into an interval
@@ -61,6 +62,11 @@ func New(cfg Config) (*Engine, error) {
 // in flight are canceled and recorded as such, and the partial last interval
 // is still emitted: nothing measured is lost.
 func (e *Engine) Run(ctx context.Context, plan schedule.Plan, seg schedule.Segment, t0 time.Time, emit func(*histogram.Interval)) error {
+	mix, err := newRequestMix(&e.cfg, plan.Seed)
+	if err != nil {
+		return err
+	}
+	e.mix = mix
 	stopRequests, err := e.prepare(ctx, t0)
 	if err != nil {
 		return err
@@ -101,7 +107,7 @@ func (e *Engine) Run(ctx context.Context, plan schedule.Plan, seg schedule.Segme
 // requests outlive ctx's cancellation only until the returned func is called.
 func (e *Engine) prepare(ctx context.Context, t0 time.Time) (context.CancelCauseFunc, error) {
 	e.clk = clock{t0: t0}
-	tmpl := newRequestTemplate(&e.cfg)
+	tmpl := newRequestTemplates(&e.cfg)
 	nd, err := newNetDialer(&e.cfg, &e.clk, e.res)
 	if err != nil {
 		return nil, err
@@ -140,10 +146,11 @@ func (e *Engine) pace(ctx context.Context, arr *schedule.Arrivals) {
 	sh := e.rec.Shard(0)
 	yield := runtime.GOMAXPROCS(0) == 1
 	for k := int64(0); ; k++ {
-		at, ok := arr.Next()
+		gk, at, ok := arr.NextIndexed()
 		if !ok {
 			return
 		}
+		req := e.mix.pick(gk)
 		due := e.clk.t0.Add(at)
 		if wait := time.Until(due); wait > 0 {
 			if e.cfg.Pacer == PacerPrecise {
@@ -173,17 +180,19 @@ func (e *Engine) pace(ctx context.Context, arr *schedule.Arrivals) {
 		}
 		if n := e.inflight.Add(1); n > int64(e.cfg.MaxInFlight) {
 			e.inflight.Add(-1)
-			sh.AddCounters(&histogram.Counters{Intended: 1, Dropped: 1, Errors: 1})
-			sh.Record(&histogram.Sample{Error: ErrDropped.Label(0)})
+			cn, smp := histogram.Counters{Intended: 1, Dropped: 1, Errors: 1}, histogram.Sample{Error: ErrDropped.Label(0)}
+			sh.AddCounters(&cn)
+			sh.Record(&smp)
+			e.mix.record(req, &cn, &smp)
 			continue
 		} else {
 			for m := e.maxIn.Load(); n > m && !e.maxIn.CompareAndSwap(m, n); m = e.maxIn.Load() {
 			}
 		}
 		if e.workers != nil {
-			e.workers.dispatch(arrival{k: k, intended: at, dispatched: e.clk.now()})
+			e.workers.dispatch(arrival{k: k, req: req, intended: at, dispatched: e.clk.now()})
 		} else {
-			e.wg.Go(func() { e.issue(k, at) })
+			e.wg.Go(func() { e.send(k, req, at) })
 		}
 	}
 }
@@ -191,9 +200,13 @@ func (e *Engine) pace(ctx context.Context, arr *schedule.Arrivals) {
 // spinWindow is how early the precise pacer wakes before spinning.
 const spinWindow = 1500 * time.Microsecond
 
-// issue runs one request from dispatch to done and records its trail.
-func (e *Engine) issue(k int64, intended time.Duration) {
-	t := Trail{Index: k, Intended: intended, Dispatched: e.clk.now()}
+// issue runs request k of a closed loop (or a test): the mix's choice for k.
+func (e *Engine) issue(k int64, intended time.Duration) { e.send(k, e.mix.pick(k), intended) }
+
+// send runs one request, request req of the mix, from dispatch to done and
+// records its trail.
+func (e *Engine) send(k int64, req int, intended time.Duration) {
+	t := Trail{Index: k, Request: req, Intended: intended, Dispatched: e.clk.now()}
 	if e.cfg.Concurrency > 0 {
 		t.Intended = t.Dispatched // closed loop: no schedule to lag behind
 	}
@@ -214,6 +227,10 @@ func (e *Engine) issue(k int64, intended time.Duration) {
 func (e *Engine) record(t *Trail) {
 	var smp histogram.Sample
 	t.Phases(e.clk.t0, &smp)
+	if t.Err == ErrNone && !e.cfg.Expect.IsZero() {
+		smp.Error = statusError(t.Status, &e.cfg.Expect)
+	}
+	smp.Label = e.mix.labelOf(t.Request)
 	t.Inversions = t.inversions()
 	cn := histogram.Counters{Intended: 1, Sent: 1, BytesRead: t.Bytes, Inversions: int64(t.Inversions)}
 	if t.Err == ErrNone {
@@ -233,6 +250,7 @@ func (e *Engine) record(t *Trail) {
 	sh := e.rec.Shard(int(t.Index))
 	sh.AddCounters(&cn)
 	sh.Record(&smp)
+	e.mix.record(t.Request, &cn, &smp)
 	if smp.Error != "" {
 		e.noteError(smp.Error, t)
 	}
@@ -278,6 +296,7 @@ func (e *Engine) rotate(t0 time.Time, finished <-chan struct{}, meter *selfMeter
 			length = max(time.Since(start), 0)
 		}
 		iv := e.rec.Rotate(i, start, length)
+		e.mix.rotate(iv, i, start, length)
 		e.fillSelf(iv, meter)
 		emit(iv)
 		if last {

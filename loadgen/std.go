@@ -16,7 +16,7 @@ import (
 type stdConn struct {
 	cc      *http.ClientConn
 	connID  uint64
-	req     *requestTemplate
+	reqs    []*requestTemplate // by Trail.Request
 	onClose func()
 	clk     *clock
 	ttfbTO  time.Duration
@@ -72,7 +72,7 @@ func (c *stdConn) do(ctx context.Context, t *Trail) bool {
 		}
 	}()
 
-	req := c.req.build(httptrace.WithClientTrace(rctx, &h.trace))
+	req := c.reqs[t.Request].build(httptrace.WithClientTrace(rctx, &h.trace))
 	resp, err := c.cc.RoundTrip(req)
 	if err != nil {
 		t.Done = clk.now()

@@ -12,6 +12,7 @@ import (
 // request runs and is treated as immutable once the request is done.
 type Trail struct {
 	Index        int64         // arrival index within this worker's segment
+	Request      int           // the request of Config.Requests it sent (0 without a mix)
 	Intended     time.Duration // when the schedule meant to send it
 	Dispatched   time.Duration // the engine picked it up
 	SlotGranted  time.Duration // pool wait ended: an idle connection, a stream slot, or leave to dial

@@ -810,7 +810,9 @@ type Engine struct {
 	DnsServer        string                 `protobuf:"bytes,19,opt,name=dns_server,json=dnsServer,proto3" json:"dns_server,omitempty"`
 	DnsCache         bool                   `protobuf:"varint,20,opt,name=dns_cache,json=dnsCache,proto3" json:"dns_cache,omitempty"`
 	Exemplars        uint32                 `protobuf:"varint,21,opt,name=exemplars,proto3" json:"exemplars,omitempty"`
-	Client           string                 `protobuf:"bytes,22,opt,name=client,proto3" json:"client,omitempty"` // HTTP/1.1 client: "fast" or "std"
+	Client           string                 `protobuf:"bytes,22,opt,name=client,proto3" json:"client,omitempty"`                                 // HTTP/1.1 client: "fast" or "std"
+	Requests         []*Request             `protobuf:"bytes,23,rep,name=requests,proto3" json:"requests,omitempty"`                             // a weighted mix; empty: the single request above
+	ExpectStatus     string                 `protobuf:"bytes,24,opt,name=expect_status,json=expectStatus,proto3" json:"expect_status,omitempty"` // statuses that count as success, e.g. "2xx,304"; empty: below 400
 	unknownFields    protoimpl.UnknownFields
 	sizeCache        protoimpl.SizeCache
 }
@@ -999,6 +1001,105 @@ func (x *Engine) GetClient() string {
 	return ""
 }
 
+func (x *Engine) GetRequests() []*Request {
+	if x != nil {
+		return x.Requests
+	}
+	return nil
+}
+
+func (x *Engine) GetExpectStatus() string {
+	if x != nil {
+		return x.ExpectStatus
+	}
+	return ""
+}
+
+// Request is one request of a mix, on the origin of Engine.url.
+type Request struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Label         string                 `protobuf:"bytes,1,opt,name=label,proto3" json:"label,omitempty"`
+	Method        string                 `protobuf:"bytes,2,opt,name=method,proto3" json:"method,omitempty"`
+	Url           string                 `protobuf:"bytes,3,opt,name=url,proto3" json:"url,omitempty"`
+	Headers       []*Header              `protobuf:"bytes,4,rep,name=headers,proto3" json:"headers,omitempty"`
+	Body          []byte                 `protobuf:"bytes,5,opt,name=body,proto3" json:"body,omitempty"`
+	Weight        float64                `protobuf:"fixed64,6,opt,name=weight,proto3" json:"weight,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Request) Reset() {
+	*x = Request{}
+	mi := &file_tailrace_proto_msgTypes[10]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Request) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Request) ProtoMessage() {}
+
+func (x *Request) ProtoReflect() protoreflect.Message {
+	mi := &file_tailrace_proto_msgTypes[10]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Request.ProtoReflect.Descriptor instead.
+func (*Request) Descriptor() ([]byte, []int) {
+	return file_tailrace_proto_rawDescGZIP(), []int{10}
+}
+
+func (x *Request) GetLabel() string {
+	if x != nil {
+		return x.Label
+	}
+	return ""
+}
+
+func (x *Request) GetMethod() string {
+	if x != nil {
+		return x.Method
+	}
+	return ""
+}
+
+func (x *Request) GetUrl() string {
+	if x != nil {
+		return x.Url
+	}
+	return ""
+}
+
+func (x *Request) GetHeaders() []*Header {
+	if x != nil {
+		return x.Headers
+	}
+	return nil
+}
+
+func (x *Request) GetBody() []byte {
+	if x != nil {
+		return x.Body
+	}
+	return nil
+}
+
+func (x *Request) GetWeight() float64 {
+	if x != nil {
+		return x.Weight
+	}
+	return 0
+}
+
 type Header struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Name          string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
@@ -1009,7 +1110,7 @@ type Header struct {
 
 func (x *Header) Reset() {
 	*x = Header{}
-	mi := &file_tailrace_proto_msgTypes[10]
+	mi := &file_tailrace_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1021,7 +1122,7 @@ func (x *Header) String() string {
 func (*Header) ProtoMessage() {}
 
 func (x *Header) ProtoReflect() protoreflect.Message {
-	mi := &file_tailrace_proto_msgTypes[10]
+	mi := &file_tailrace_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1034,7 +1135,7 @@ func (x *Header) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Header.ProtoReflect.Descriptor instead.
 func (*Header) Descriptor() ([]byte, []int) {
-	return file_tailrace_proto_rawDescGZIP(), []int{10}
+	return file_tailrace_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *Header) GetName() string {
@@ -1064,7 +1165,7 @@ type PlanReply struct {
 
 func (x *PlanReply) Reset() {
 	*x = PlanReply{}
-	mi := &file_tailrace_proto_msgTypes[11]
+	mi := &file_tailrace_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1076,7 +1177,7 @@ func (x *PlanReply) String() string {
 func (*PlanReply) ProtoMessage() {}
 
 func (x *PlanReply) ProtoReflect() protoreflect.Message {
-	mi := &file_tailrace_proto_msgTypes[11]
+	mi := &file_tailrace_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1089,7 +1190,7 @@ func (x *PlanReply) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PlanReply.ProtoReflect.Descriptor instead.
 func (*PlanReply) Descriptor() ([]byte, []int) {
-	return file_tailrace_proto_rawDescGZIP(), []int{11}
+	return file_tailrace_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *PlanReply) GetArm() uint32 {
@@ -1124,7 +1225,7 @@ type Start struct {
 
 func (x *Start) Reset() {
 	*x = Start{}
-	mi := &file_tailrace_proto_msgTypes[12]
+	mi := &file_tailrace_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1136,7 +1237,7 @@ func (x *Start) String() string {
 func (*Start) ProtoMessage() {}
 
 func (x *Start) ProtoReflect() protoreflect.Message {
-	mi := &file_tailrace_proto_msgTypes[12]
+	mi := &file_tailrace_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1149,7 +1250,7 @@ func (x *Start) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Start.ProtoReflect.Descriptor instead.
 func (*Start) Descriptor() ([]byte, []int) {
-	return file_tailrace_proto_rawDescGZIP(), []int{12}
+	return file_tailrace_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *Start) GetArm() uint32 {
@@ -1169,27 +1270,30 @@ func (x *Start) GetT0WorkerUnixNs() int64 {
 // Interval is one worker's measurement of one second (histogram.Interval).
 // Times are offsets from the arm's T0, so they need no clock conversion.
 type Interval struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Arm           uint32                 `protobuf:"varint,1,opt,name=arm,proto3" json:"arm,omitempty"`
-	Index         int64                  `protobuf:"varint,2,opt,name=index,proto3" json:"index,omitempty"`
-	StartNs       int64                  `protobuf:"varint,3,opt,name=start_ns,json=startNs,proto3" json:"start_ns,omitempty"`
-	LengthNs      int64                  `protobuf:"varint,4,opt,name=length_ns,json=lengthNs,proto3" json:"length_ns,omitempty"`
-	Hists         []*Hist                `protobuf:"bytes,5,rep,name=hists,proto3" json:"hists,omitempty"` // non-empty phases only
-	Counters      *Counters              `protobuf:"bytes,6,opt,name=counters,proto3" json:"counters,omitempty"`
-	Errors        map[string]int64       `protobuf:"bytes,7,rep,name=errors,proto3" json:"errors,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"varint,2,opt,name=value"`
-	Statuses      []int64                `protobuf:"varint,8,rep,packed,name=statuses,proto3" json:"statuses,omitempty"` // index status/100
-	Tail          []byte                 `protobuf:"bytes,9,opt,name=tail,proto3" json:"tail,omitempty"`                 // histogram.TailBins wire form
-	ExemplarK     uint32                 `protobuf:"varint,10,opt,name=exemplar_k,json=exemplarK,proto3" json:"exemplar_k,omitempty"`
-	Exemplars     []*Exemplar            `protobuf:"bytes,11,rep,name=exemplars,proto3" json:"exemplars,omitempty"`
-	Self          *Self                  `protobuf:"bytes,12,opt,name=self,proto3" json:"self,omitempty"`
-	ErrorText     map[string]string      `protobuf:"bytes,13,rep,name=error_text,json=errorText,proto3" json:"error_text,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	Arm       uint32                 `protobuf:"varint,1,opt,name=arm,proto3" json:"arm,omitempty"`
+	Index     int64                  `protobuf:"varint,2,opt,name=index,proto3" json:"index,omitempty"`
+	StartNs   int64                  `protobuf:"varint,3,opt,name=start_ns,json=startNs,proto3" json:"start_ns,omitempty"`
+	LengthNs  int64                  `protobuf:"varint,4,opt,name=length_ns,json=lengthNs,proto3" json:"length_ns,omitempty"`
+	Hists     []*Hist                `protobuf:"bytes,5,rep,name=hists,proto3" json:"hists,omitempty"` // non-empty phases only
+	Counters  *Counters              `protobuf:"bytes,6,opt,name=counters,proto3" json:"counters,omitempty"`
+	Errors    map[string]int64       `protobuf:"bytes,7,rep,name=errors,proto3" json:"errors,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"varint,2,opt,name=value"`
+	Statuses  []int64                `protobuf:"varint,8,rep,packed,name=statuses,proto3" json:"statuses,omitempty"` // index status/100
+	Tail      []byte                 `protobuf:"bytes,9,opt,name=tail,proto3" json:"tail,omitempty"`                 // histogram.TailBins wire form
+	ExemplarK uint32                 `protobuf:"varint,10,opt,name=exemplar_k,json=exemplarK,proto3" json:"exemplar_k,omitempty"`
+	Exemplars []*Exemplar            `protobuf:"bytes,11,rep,name=exemplars,proto3" json:"exemplars,omitempty"`
+	Self      *Self                  `protobuf:"bytes,12,opt,name=self,proto3" json:"self,omitempty"`
+	ErrorText map[string]string      `protobuf:"bytes,13,rep,name=error_text,json=errorText,proto3" json:"error_text,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	// Per label of a request mix, the share of the interval's requests that
+	// carried it: hists, counters, errors and statuses only, no labels.
+	Labels        map[string]*Interval `protobuf:"bytes,14,rep,name=labels,proto3" json:"labels,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Interval) Reset() {
 	*x = Interval{}
-	mi := &file_tailrace_proto_msgTypes[13]
+	mi := &file_tailrace_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1201,7 +1305,7 @@ func (x *Interval) String() string {
 func (*Interval) ProtoMessage() {}
 
 func (x *Interval) ProtoReflect() protoreflect.Message {
-	mi := &file_tailrace_proto_msgTypes[13]
+	mi := &file_tailrace_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1214,7 +1318,7 @@ func (x *Interval) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Interval.ProtoReflect.Descriptor instead.
 func (*Interval) Descriptor() ([]byte, []int) {
-	return file_tailrace_proto_rawDescGZIP(), []int{13}
+	return file_tailrace_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *Interval) GetArm() uint32 {
@@ -1308,6 +1412,13 @@ func (x *Interval) GetErrorText() map[string]string {
 	return nil
 }
 
+func (x *Interval) GetLabels() map[string]*Interval {
+	if x != nil {
+		return x.Labels
+	}
+	return nil
+}
+
 // Hist is one phase's histogram in the HdrHistogram V2 compressed encoding.
 type Hist struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -1320,7 +1431,7 @@ type Hist struct {
 
 func (x *Hist) Reset() {
 	*x = Hist{}
-	mi := &file_tailrace_proto_msgTypes[14]
+	mi := &file_tailrace_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1332,7 +1443,7 @@ func (x *Hist) String() string {
 func (*Hist) ProtoMessage() {}
 
 func (x *Hist) ProtoReflect() protoreflect.Message {
-	mi := &file_tailrace_proto_msgTypes[14]
+	mi := &file_tailrace_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1345,7 +1456,7 @@ func (x *Hist) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Hist.ProtoReflect.Descriptor instead.
 func (*Hist) Descriptor() ([]byte, []int) {
-	return file_tailrace_proto_rawDescGZIP(), []int{14}
+	return file_tailrace_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *Hist) GetPhase() uint32 {
@@ -1388,7 +1499,7 @@ type Counters struct {
 
 func (x *Counters) Reset() {
 	*x = Counters{}
-	mi := &file_tailrace_proto_msgTypes[15]
+	mi := &file_tailrace_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1400,7 +1511,7 @@ func (x *Counters) String() string {
 func (*Counters) ProtoMessage() {}
 
 func (x *Counters) ProtoReflect() protoreflect.Message {
-	mi := &file_tailrace_proto_msgTypes[15]
+	mi := &file_tailrace_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1413,7 +1524,7 @@ func (x *Counters) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Counters.ProtoReflect.Descriptor instead.
 func (*Counters) Descriptor() ([]byte, []int) {
-	return file_tailrace_proto_rawDescGZIP(), []int{15}
+	return file_tailrace_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *Counters) GetIntended() int64 {
@@ -1510,7 +1621,7 @@ type Exemplar struct {
 
 func (x *Exemplar) Reset() {
 	*x = Exemplar{}
-	mi := &file_tailrace_proto_msgTypes[16]
+	mi := &file_tailrace_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1522,7 +1633,7 @@ func (x *Exemplar) String() string {
 func (*Exemplar) ProtoMessage() {}
 
 func (x *Exemplar) ProtoReflect() protoreflect.Message {
-	mi := &file_tailrace_proto_msgTypes[16]
+	mi := &file_tailrace_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1535,7 +1646,7 @@ func (x *Exemplar) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Exemplar.ProtoReflect.Descriptor instead.
 func (*Exemplar) Descriptor() ([]byte, []int) {
-	return file_tailrace_proto_rawDescGZIP(), []int{16}
+	return file_tailrace_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *Exemplar) GetIntendedNs() int64 {
@@ -1616,7 +1727,7 @@ type Self struct {
 
 func (x *Self) Reset() {
 	*x = Self{}
-	mi := &file_tailrace_proto_msgTypes[17]
+	mi := &file_tailrace_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1628,7 +1739,7 @@ func (x *Self) String() string {
 func (*Self) ProtoMessage() {}
 
 func (x *Self) ProtoReflect() protoreflect.Message {
-	mi := &file_tailrace_proto_msgTypes[17]
+	mi := &file_tailrace_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1641,7 +1752,7 @@ func (x *Self) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Self.ProtoReflect.Descriptor instead.
 func (*Self) Descriptor() ([]byte, []int) {
-	return file_tailrace_proto_rawDescGZIP(), []int{17}
+	return file_tailrace_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *Self) GetMaxInFlight() int64 {
@@ -1704,7 +1815,7 @@ type Done struct {
 
 func (x *Done) Reset() {
 	*x = Done{}
-	mi := &file_tailrace_proto_msgTypes[18]
+	mi := &file_tailrace_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1716,7 +1827,7 @@ func (x *Done) String() string {
 func (*Done) ProtoMessage() {}
 
 func (x *Done) ProtoReflect() protoreflect.Message {
-	mi := &file_tailrace_proto_msgTypes[18]
+	mi := &file_tailrace_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1729,7 +1840,7 @@ func (x *Done) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Done.ProtoReflect.Descriptor instead.
 func (*Done) Descriptor() ([]byte, []int) {
-	return file_tailrace_proto_rawDescGZIP(), []int{18}
+	return file_tailrace_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *Done) GetArm() uint32 {
@@ -1754,7 +1865,7 @@ type Heartbeat struct {
 
 func (x *Heartbeat) Reset() {
 	*x = Heartbeat{}
-	mi := &file_tailrace_proto_msgTypes[19]
+	mi := &file_tailrace_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1766,7 +1877,7 @@ func (x *Heartbeat) String() string {
 func (*Heartbeat) ProtoMessage() {}
 
 func (x *Heartbeat) ProtoReflect() protoreflect.Message {
-	mi := &file_tailrace_proto_msgTypes[19]
+	mi := &file_tailrace_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1779,7 +1890,7 @@ func (x *Heartbeat) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Heartbeat.ProtoReflect.Descriptor instead.
 func (*Heartbeat) Descriptor() ([]byte, []int) {
-	return file_tailrace_proto_rawDescGZIP(), []int{19}
+	return file_tailrace_proto_rawDescGZIP(), []int{20}
 }
 
 // Abort, from the coordinator, stops the arm in progress: the worker still
@@ -1794,7 +1905,7 @@ type Abort struct {
 
 func (x *Abort) Reset() {
 	*x = Abort{}
-	mi := &file_tailrace_proto_msgTypes[20]
+	mi := &file_tailrace_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1806,7 +1917,7 @@ func (x *Abort) String() string {
 func (*Abort) ProtoMessage() {}
 
 func (x *Abort) ProtoReflect() protoreflect.Message {
-	mi := &file_tailrace_proto_msgTypes[20]
+	mi := &file_tailrace_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1819,7 +1930,7 @@ func (x *Abort) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Abort.ProtoReflect.Descriptor instead.
 func (*Abort) Descriptor() ([]byte, []int) {
-	return file_tailrace_proto_rawDescGZIP(), []int{20}
+	return file_tailrace_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *Abort) GetReason() string {
@@ -1847,7 +1958,7 @@ type JournalRecord struct {
 
 func (x *JournalRecord) Reset() {
 	*x = JournalRecord{}
-	mi := &file_tailrace_proto_msgTypes[21]
+	mi := &file_tailrace_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1859,7 +1970,7 @@ func (x *JournalRecord) String() string {
 func (*JournalRecord) ProtoMessage() {}
 
 func (x *JournalRecord) ProtoReflect() protoreflect.Message {
-	mi := &file_tailrace_proto_msgTypes[21]
+	mi := &file_tailrace_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1872,7 +1983,7 @@ func (x *JournalRecord) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use JournalRecord.ProtoReflect.Descriptor instead.
 func (*JournalRecord) Descriptor() ([]byte, []int) {
-	return file_tailrace_proto_rawDescGZIP(), []int{21}
+	return file_tailrace_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *JournalRecord) GetKind() isJournalRecord_Kind {
@@ -1971,7 +2082,7 @@ type JournalRun struct {
 
 func (x *JournalRun) Reset() {
 	*x = JournalRun{}
-	mi := &file_tailrace_proto_msgTypes[22]
+	mi := &file_tailrace_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1983,7 +2094,7 @@ func (x *JournalRun) String() string {
 func (*JournalRun) ProtoMessage() {}
 
 func (x *JournalRun) ProtoReflect() protoreflect.Message {
-	mi := &file_tailrace_proto_msgTypes[22]
+	mi := &file_tailrace_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1996,7 +2107,7 @@ func (x *JournalRun) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use JournalRun.ProtoReflect.Descriptor instead.
 func (*JournalRun) Descriptor() ([]byte, []int) {
-	return file_tailrace_proto_rawDescGZIP(), []int{22}
+	return file_tailrace_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *JournalRun) GetResultsJson() []byte {
@@ -2019,7 +2130,7 @@ type JournalArm struct {
 
 func (x *JournalArm) Reset() {
 	*x = JournalArm{}
-	mi := &file_tailrace_proto_msgTypes[23]
+	mi := &file_tailrace_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2031,7 +2142,7 @@ func (x *JournalArm) String() string {
 func (*JournalArm) ProtoMessage() {}
 
 func (x *JournalArm) ProtoReflect() protoreflect.Message {
-	mi := &file_tailrace_proto_msgTypes[23]
+	mi := &file_tailrace_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2044,7 +2155,7 @@ func (x *JournalArm) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use JournalArm.ProtoReflect.Descriptor instead.
 func (*JournalArm) Descriptor() ([]byte, []int) {
-	return file_tailrace_proto_rawDescGZIP(), []int{23}
+	return file_tailrace_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *JournalArm) GetArm() uint32 {
@@ -2092,7 +2203,7 @@ type JournalInterval struct {
 
 func (x *JournalInterval) Reset() {
 	*x = JournalInterval{}
-	mi := &file_tailrace_proto_msgTypes[24]
+	mi := &file_tailrace_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2104,7 +2215,7 @@ func (x *JournalInterval) String() string {
 func (*JournalInterval) ProtoMessage() {}
 
 func (x *JournalInterval) ProtoReflect() protoreflect.Message {
-	mi := &file_tailrace_proto_msgTypes[24]
+	mi := &file_tailrace_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2117,7 +2228,7 @@ func (x *JournalInterval) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use JournalInterval.ProtoReflect.Descriptor instead.
 func (*JournalInterval) Descriptor() ([]byte, []int) {
-	return file_tailrace_proto_rawDescGZIP(), []int{24}
+	return file_tailrace_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *JournalInterval) GetWorker() uint32 {
@@ -2146,7 +2257,7 @@ type JournalLost struct {
 
 func (x *JournalLost) Reset() {
 	*x = JournalLost{}
-	mi := &file_tailrace_proto_msgTypes[25]
+	mi := &file_tailrace_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2158,7 +2269,7 @@ func (x *JournalLost) String() string {
 func (*JournalLost) ProtoMessage() {}
 
 func (x *JournalLost) ProtoReflect() protoreflect.Message {
-	mi := &file_tailrace_proto_msgTypes[25]
+	mi := &file_tailrace_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2171,7 +2282,7 @@ func (x *JournalLost) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use JournalLost.ProtoReflect.Descriptor instead.
 func (*JournalLost) Descriptor() ([]byte, []int) {
-	return file_tailrace_proto_rawDescGZIP(), []int{25}
+	return file_tailrace_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *JournalLost) GetArm() uint32 {
@@ -2212,7 +2323,7 @@ type JournalEnd struct {
 
 func (x *JournalEnd) Reset() {
 	*x = JournalEnd{}
-	mi := &file_tailrace_proto_msgTypes[26]
+	mi := &file_tailrace_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2224,7 +2335,7 @@ func (x *JournalEnd) String() string {
 func (*JournalEnd) ProtoMessage() {}
 
 func (x *JournalEnd) ProtoReflect() protoreflect.Message {
-	mi := &file_tailrace_proto_msgTypes[26]
+	mi := &file_tailrace_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2237,7 +2348,7 @@ func (x *JournalEnd) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use JournalEnd.ProtoReflect.Descriptor instead.
 func (*JournalEnd) Descriptor() ([]byte, []int) {
-	return file_tailrace_proto_rawDescGZIP(), []int{26}
+	return file_tailrace_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *JournalEnd) GetError() string {
@@ -2309,7 +2420,7 @@ const file_tailrace_proto_rawDesc = "" +
 	"\vduration_ns\x18\x01 \x01(\x03R\n" +
 	"durationNs\x12\x12\n" +
 	"\x04from\x18\x02 \x01(\x01R\x04from\x12\x0e\n" +
-	"\x02to\x18\x03 \x01(\x01R\x02to\"\x92\x05\n" +
+	"\x02to\x18\x03 \x01(\x01R\x02to\"\xe9\x05\n" +
 	"\x06Engine\x12\x10\n" +
 	"\x03url\x18\x01 \x01(\tR\x03url\x12\x16\n" +
 	"\x06method\x18\x02 \x01(\tR\x06method\x12-\n" +
@@ -2336,7 +2447,16 @@ const file_tailrace_proto_rawDesc = "" +
 	"dns_server\x18\x13 \x01(\tR\tdnsServer\x12\x1b\n" +
 	"\tdns_cache\x18\x14 \x01(\bR\bdnsCache\x12\x1c\n" +
 	"\texemplars\x18\x15 \x01(\rR\texemplars\x12\x16\n" +
-	"\x06client\x18\x16 \x01(\tR\x06client\"4\n" +
+	"\x06client\x18\x16 \x01(\tR\x06client\x120\n" +
+	"\brequests\x18\x17 \x03(\v2\x14.tailrace.v1.RequestR\brequests\x12#\n" +
+	"\rexpect_status\x18\x18 \x01(\tR\fexpectStatus\"\xa4\x01\n" +
+	"\aRequest\x12\x14\n" +
+	"\x05label\x18\x01 \x01(\tR\x05label\x12\x16\n" +
+	"\x06method\x18\x02 \x01(\tR\x06method\x12\x10\n" +
+	"\x03url\x18\x03 \x01(\tR\x03url\x12-\n" +
+	"\aheaders\x18\x04 \x03(\v2\x13.tailrace.v1.HeaderR\aheaders\x12\x12\n" +
+	"\x04body\x18\x05 \x01(\fR\x04body\x12\x16\n" +
+	"\x06weight\x18\x06 \x01(\x01R\x06weight\"4\n" +
 	"\x06Header\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x16\n" +
 	"\x06values\x18\x02 \x03(\tR\x06values\"M\n" +
@@ -2346,7 +2466,7 @@ const file_tailrace_proto_rawDesc = "" +
 	"\x05notes\x18\x03 \x03(\tR\x05notes\"D\n" +
 	"\x05Start\x12\x10\n" +
 	"\x03arm\x18\x01 \x01(\rR\x03arm\x12)\n" +
-	"\x11t0_worker_unix_ns\x18\x02 \x01(\x03R\x0et0WorkerUnixNs\"\xea\x04\n" +
+	"\x11t0_worker_unix_ns\x18\x02 \x01(\x03R\x0et0WorkerUnixNs\"\xf7\x05\n" +
 	"\bInterval\x12\x10\n" +
 	"\x03arm\x18\x01 \x01(\rR\x03arm\x12\x14\n" +
 	"\x05index\x18\x02 \x01(\x03R\x05index\x12\x19\n" +
@@ -2363,13 +2483,17 @@ const file_tailrace_proto_rawDesc = "" +
 	"\texemplars\x18\v \x03(\v2\x15.tailrace.v1.ExemplarR\texemplars\x12%\n" +
 	"\x04self\x18\f \x01(\v2\x11.tailrace.v1.SelfR\x04self\x12C\n" +
 	"\n" +
-	"error_text\x18\r \x03(\v2$.tailrace.v1.Interval.ErrorTextEntryR\terrorText\x1a9\n" +
+	"error_text\x18\r \x03(\v2$.tailrace.v1.Interval.ErrorTextEntryR\terrorText\x129\n" +
+	"\x06labels\x18\x0e \x03(\v2!.tailrace.v1.Interval.LabelsEntryR\x06labels\x1a9\n" +
 	"\vErrorsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\x03R\x05value:\x028\x01\x1a<\n" +
 	"\x0eErrorTextEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"F\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\x1aP\n" +
+	"\vLabelsEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12+\n" +
+	"\x05value\x18\x02 \x01(\v2\x15.tailrace.v1.IntervalR\x05value:\x028\x01\"F\n" +
 	"\x04Hist\x12\x14\n" +
 	"\x05phase\x18\x01 \x01(\rR\x05phase\x12\x0e\n" +
 	"\x02v2\x18\x02 \x01(\fR\x02v2\x12\x18\n" +
@@ -2461,7 +2585,7 @@ func file_tailrace_proto_rawDescGZIP() []byte {
 	return file_tailrace_proto_rawDescData
 }
 
-var file_tailrace_proto_msgTypes = make([]protoimpl.MessageInfo, 29)
+var file_tailrace_proto_msgTypes = make([]protoimpl.MessageInfo, 31)
 var file_tailrace_proto_goTypes = []any{
 	(*WorkerMessage)(nil),      // 0: tailrace.v1.WorkerMessage
 	(*CoordinatorMessage)(nil), // 1: tailrace.v1.CoordinatorMessage
@@ -2473,63 +2597,69 @@ var file_tailrace_proto_goTypes = []any{
 	(*Plan)(nil),               // 7: tailrace.v1.Plan
 	(*Stage)(nil),              // 8: tailrace.v1.Stage
 	(*Engine)(nil),             // 9: tailrace.v1.Engine
-	(*Header)(nil),             // 10: tailrace.v1.Header
-	(*PlanReply)(nil),          // 11: tailrace.v1.PlanReply
-	(*Start)(nil),              // 12: tailrace.v1.Start
-	(*Interval)(nil),           // 13: tailrace.v1.Interval
-	(*Hist)(nil),               // 14: tailrace.v1.Hist
-	(*Counters)(nil),           // 15: tailrace.v1.Counters
-	(*Exemplar)(nil),           // 16: tailrace.v1.Exemplar
-	(*Self)(nil),               // 17: tailrace.v1.Self
-	(*Done)(nil),               // 18: tailrace.v1.Done
-	(*Heartbeat)(nil),          // 19: tailrace.v1.Heartbeat
-	(*Abort)(nil),              // 20: tailrace.v1.Abort
-	(*JournalRecord)(nil),      // 21: tailrace.v1.JournalRecord
-	(*JournalRun)(nil),         // 22: tailrace.v1.JournalRun
-	(*JournalArm)(nil),         // 23: tailrace.v1.JournalArm
-	(*JournalInterval)(nil),    // 24: tailrace.v1.JournalInterval
-	(*JournalLost)(nil),        // 25: tailrace.v1.JournalLost
-	(*JournalEnd)(nil),         // 26: tailrace.v1.JournalEnd
-	nil,                        // 27: tailrace.v1.Interval.ErrorsEntry
-	nil,                        // 28: tailrace.v1.Interval.ErrorTextEntry
+	(*Request)(nil),            // 10: tailrace.v1.Request
+	(*Header)(nil),             // 11: tailrace.v1.Header
+	(*PlanReply)(nil),          // 12: tailrace.v1.PlanReply
+	(*Start)(nil),              // 13: tailrace.v1.Start
+	(*Interval)(nil),           // 14: tailrace.v1.Interval
+	(*Hist)(nil),               // 15: tailrace.v1.Hist
+	(*Counters)(nil),           // 16: tailrace.v1.Counters
+	(*Exemplar)(nil),           // 17: tailrace.v1.Exemplar
+	(*Self)(nil),               // 18: tailrace.v1.Self
+	(*Done)(nil),               // 19: tailrace.v1.Done
+	(*Heartbeat)(nil),          // 20: tailrace.v1.Heartbeat
+	(*Abort)(nil),              // 21: tailrace.v1.Abort
+	(*JournalRecord)(nil),      // 22: tailrace.v1.JournalRecord
+	(*JournalRun)(nil),         // 23: tailrace.v1.JournalRun
+	(*JournalArm)(nil),         // 24: tailrace.v1.JournalArm
+	(*JournalInterval)(nil),    // 25: tailrace.v1.JournalInterval
+	(*JournalLost)(nil),        // 26: tailrace.v1.JournalLost
+	(*JournalEnd)(nil),         // 27: tailrace.v1.JournalEnd
+	nil,                        // 28: tailrace.v1.Interval.ErrorsEntry
+	nil,                        // 29: tailrace.v1.Interval.ErrorTextEntry
+	nil,                        // 30: tailrace.v1.Interval.LabelsEntry
 }
 var file_tailrace_proto_depIdxs = []int32{
 	2,  // 0: tailrace.v1.WorkerMessage.hello:type_name -> tailrace.v1.Hello
 	6,  // 1: tailrace.v1.WorkerMessage.probe_reply:type_name -> tailrace.v1.ProbeReply
-	11, // 2: tailrace.v1.WorkerMessage.plan_reply:type_name -> tailrace.v1.PlanReply
-	13, // 3: tailrace.v1.WorkerMessage.interval:type_name -> tailrace.v1.Interval
-	18, // 4: tailrace.v1.WorkerMessage.done:type_name -> tailrace.v1.Done
-	19, // 5: tailrace.v1.WorkerMessage.heartbeat:type_name -> tailrace.v1.Heartbeat
-	20, // 6: tailrace.v1.WorkerMessage.abort:type_name -> tailrace.v1.Abort
+	12, // 2: tailrace.v1.WorkerMessage.plan_reply:type_name -> tailrace.v1.PlanReply
+	14, // 3: tailrace.v1.WorkerMessage.interval:type_name -> tailrace.v1.Interval
+	19, // 4: tailrace.v1.WorkerMessage.done:type_name -> tailrace.v1.Done
+	20, // 5: tailrace.v1.WorkerMessage.heartbeat:type_name -> tailrace.v1.Heartbeat
+	21, // 6: tailrace.v1.WorkerMessage.abort:type_name -> tailrace.v1.Abort
 	4,  // 7: tailrace.v1.CoordinatorMessage.welcome:type_name -> tailrace.v1.Welcome
 	5,  // 8: tailrace.v1.CoordinatorMessage.probe:type_name -> tailrace.v1.Probe
 	7,  // 9: tailrace.v1.CoordinatorMessage.plan:type_name -> tailrace.v1.Plan
-	12, // 10: tailrace.v1.CoordinatorMessage.start:type_name -> tailrace.v1.Start
-	19, // 11: tailrace.v1.CoordinatorMessage.heartbeat:type_name -> tailrace.v1.Heartbeat
-	20, // 12: tailrace.v1.CoordinatorMessage.abort:type_name -> tailrace.v1.Abort
+	13, // 10: tailrace.v1.CoordinatorMessage.start:type_name -> tailrace.v1.Start
+	20, // 11: tailrace.v1.CoordinatorMessage.heartbeat:type_name -> tailrace.v1.Heartbeat
+	21, // 12: tailrace.v1.CoordinatorMessage.abort:type_name -> tailrace.v1.Abort
 	3,  // 13: tailrace.v1.Hello.limits:type_name -> tailrace.v1.Limits
 	8,  // 14: tailrace.v1.Plan.stages:type_name -> tailrace.v1.Stage
 	9,  // 15: tailrace.v1.Plan.engine:type_name -> tailrace.v1.Engine
-	10, // 16: tailrace.v1.Engine.headers:type_name -> tailrace.v1.Header
-	14, // 17: tailrace.v1.Interval.hists:type_name -> tailrace.v1.Hist
-	15, // 18: tailrace.v1.Interval.counters:type_name -> tailrace.v1.Counters
-	27, // 19: tailrace.v1.Interval.errors:type_name -> tailrace.v1.Interval.ErrorsEntry
-	16, // 20: tailrace.v1.Interval.exemplars:type_name -> tailrace.v1.Exemplar
-	17, // 21: tailrace.v1.Interval.self:type_name -> tailrace.v1.Self
-	28, // 22: tailrace.v1.Interval.error_text:type_name -> tailrace.v1.Interval.ErrorTextEntry
-	22, // 23: tailrace.v1.JournalRecord.run:type_name -> tailrace.v1.JournalRun
-	23, // 24: tailrace.v1.JournalRecord.arm:type_name -> tailrace.v1.JournalArm
-	24, // 25: tailrace.v1.JournalRecord.interval:type_name -> tailrace.v1.JournalInterval
-	25, // 26: tailrace.v1.JournalRecord.lost:type_name -> tailrace.v1.JournalLost
-	26, // 27: tailrace.v1.JournalRecord.end:type_name -> tailrace.v1.JournalEnd
-	13, // 28: tailrace.v1.JournalInterval.interval:type_name -> tailrace.v1.Interval
-	0,  // 29: tailrace.v1.Coordinator.Session:input_type -> tailrace.v1.WorkerMessage
-	1,  // 30: tailrace.v1.Coordinator.Session:output_type -> tailrace.v1.CoordinatorMessage
-	30, // [30:31] is the sub-list for method output_type
-	29, // [29:30] is the sub-list for method input_type
-	29, // [29:29] is the sub-list for extension type_name
-	29, // [29:29] is the sub-list for extension extendee
-	0,  // [0:29] is the sub-list for field type_name
+	11, // 16: tailrace.v1.Engine.headers:type_name -> tailrace.v1.Header
+	10, // 17: tailrace.v1.Engine.requests:type_name -> tailrace.v1.Request
+	11, // 18: tailrace.v1.Request.headers:type_name -> tailrace.v1.Header
+	15, // 19: tailrace.v1.Interval.hists:type_name -> tailrace.v1.Hist
+	16, // 20: tailrace.v1.Interval.counters:type_name -> tailrace.v1.Counters
+	28, // 21: tailrace.v1.Interval.errors:type_name -> tailrace.v1.Interval.ErrorsEntry
+	17, // 22: tailrace.v1.Interval.exemplars:type_name -> tailrace.v1.Exemplar
+	18, // 23: tailrace.v1.Interval.self:type_name -> tailrace.v1.Self
+	29, // 24: tailrace.v1.Interval.error_text:type_name -> tailrace.v1.Interval.ErrorTextEntry
+	30, // 25: tailrace.v1.Interval.labels:type_name -> tailrace.v1.Interval.LabelsEntry
+	23, // 26: tailrace.v1.JournalRecord.run:type_name -> tailrace.v1.JournalRun
+	24, // 27: tailrace.v1.JournalRecord.arm:type_name -> tailrace.v1.JournalArm
+	25, // 28: tailrace.v1.JournalRecord.interval:type_name -> tailrace.v1.JournalInterval
+	26, // 29: tailrace.v1.JournalRecord.lost:type_name -> tailrace.v1.JournalLost
+	27, // 30: tailrace.v1.JournalRecord.end:type_name -> tailrace.v1.JournalEnd
+	14, // 31: tailrace.v1.JournalInterval.interval:type_name -> tailrace.v1.Interval
+	14, // 32: tailrace.v1.Interval.LabelsEntry.value:type_name -> tailrace.v1.Interval
+	0,  // 33: tailrace.v1.Coordinator.Session:input_type -> tailrace.v1.WorkerMessage
+	1,  // 34: tailrace.v1.Coordinator.Session:output_type -> tailrace.v1.CoordinatorMessage
+	34, // [34:35] is the sub-list for method output_type
+	33, // [33:34] is the sub-list for method input_type
+	33, // [33:33] is the sub-list for extension type_name
+	33, // [33:33] is the sub-list for extension extendee
+	0,  // [0:33] is the sub-list for field type_name
 }
 
 func init() { file_tailrace_proto_init() }
@@ -2554,7 +2684,7 @@ func file_tailrace_proto_init() {
 		(*CoordinatorMessage_Heartbeat)(nil),
 		(*CoordinatorMessage_Abort)(nil),
 	}
-	file_tailrace_proto_msgTypes[21].OneofWrappers = []any{
+	file_tailrace_proto_msgTypes[22].OneofWrappers = []any{
 		(*JournalRecord_Run)(nil),
 		(*JournalRecord_Arm)(nil),
 		(*JournalRecord_Interval)(nil),
@@ -2567,7 +2697,7 @@ func file_tailrace_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_tailrace_proto_rawDesc), len(file_tailrace_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   29,
+			NumMessages:   31,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -16,6 +16,7 @@ type armView struct {
 	ID, Mode  string
 	Facts     []fact
 	Phases    *table
+	Labels    *table // per label of a mix (labels.go); nil without one
 	Tail      template.HTML
 	TailTable *table
 	Latency   template.HTML
@@ -49,6 +50,7 @@ func newArmView(r *Results, i int) (*armView, error) {
 		},
 	}
 	v.Phases = phaseTable(a, id)
+	v.Labels = labelTable(&r.Plan, a, id)
 	v.Tail, v.TailTable = tailBreakdown(a, id+"-tail", 0)
 	v.Latency, v.Rate, v.InFlight = overTime(a, id)
 	spec, err := spectrum(id+"-spectrum", "Percentile spectrum per phase", a)

@@ -22,6 +22,8 @@ type ArmBuilder struct {
 
 	workers map[string]*workerTally
 	order   []string // workers in the order first seen
+
+	labels map[string]*labelTally // per label of a request mix (labels.go)
 }
 
 // workerTally is one worker's running share of an arm: counters and a
@@ -69,6 +71,7 @@ func (b *ArmBuilder) Add(iv *histogram.Interval, workers int, short bool) error 
 			b.arm.Statuses[statusName(i)] += v
 		}
 	}
+	b.addLabels(iv)
 	b.tail.Merge(&iv.Tail)
 	b.top.Merge(&iv.Exemplars)
 	if e := iv.Start.Add(iv.Length); e.After(b.end) {
@@ -162,6 +165,11 @@ func (b *ArmBuilder) Arm() (Arm, error) {
 		a.TailBreakdown = append(a.TailBreakdown, slice)
 	}
 	a.Exemplars = b.top.Slowest()
+	labels, err := b.labelSummaries()
+	if err != nil {
+		return Arm{}, err
+	}
+	a.Labels = labels
 	a.Workers = nil
 	for _, name := range b.order {
 		t := b.workers[name]

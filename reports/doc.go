@@ -8,16 +8,19 @@
 // offsets, one Arm per connection mode, warnings and SLO verdicts. An Arm
 // has per-phase summaries with encoded cumulative HDR histograms, the tail
 // breakdown, per-interval series (with each interval's encoded histograms)
-// and the slowest requests. An ArmBuilder folds merged intervals into an
-// Arm as they arrive; WriteFile and ReadFile store Results atomically and
-// check the schema. A Results is a snapshot: renderers only read it.
+// and the slowest requests; with a request mix, the same per label
+// (Arm.Labels, folded from histogram.Interval.Labels). An ArmBuilder folds
+// merged intervals into an Arm as they arrive; WriteFile and ReadFile store
+// Results atomically and check the schema. A Results is a snapshot:
+// renderers only read it. A capacity search adds its steps (Search).
 //
 // # Renderers
 //
 // Every renderer has the same shape: it takes an io.Writer and what it
 // renders, returns an error, and never prints.
 //
-//	Text           the end-of-run summary
+//	Text           the end-of-run summary (per-label table and search included)
+//	SearchText     a capacity search's table: each step, and the highest passing rate
 //	HTML           report.html: one self-contained page, see below
 //	Compare        compare.html: arms of one or more runs side by side
 //	TimeseriesCSV  timeseries.csv: one row per arm, interval and phase

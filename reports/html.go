@@ -177,6 +177,16 @@ func header(r *Results) headerView {
 		},
 		Incomplete: r.Incomplete,
 	}
+	if len(p.Requests) > 0 {
+		parts := make([]string, len(p.Requests))
+		for i, q := range p.Requests {
+			parts[i] = fmt.Sprintf("%s %.1f%% (%s %s)", q.Label, 100*q.Share, q.Method, pathOf(q.URL))
+		}
+		h.Facts = slices.Insert(h.Facts, 1, fact{"mix", strings.Join(parts, ", ")})
+	}
+	if p.ExpectStatus != "" {
+		h.Facts = slices.Insert(h.Facts, 1, fact{"expected statuses", p.ExpectStatus + " (any other is an error)"})
+	}
 	h.Verdict, h.VerdictClass, h.VerdictText = verdict(r)
 	return h
 }

@@ -31,6 +31,9 @@ type Results struct {
 	// SLOs holds the verdict of every --slo gate, in the order given; nil
 	// when none was given.
 	SLOs []SLOResult `json:"slos,omitempty"`
+	// Search is the outcome of a capacity search (coordinator search);
+	// the arms are then those of its best step. Nil for a plain run.
+	Search *Search `json:"search,omitempty"`
 }
 
 // SLOResult is one SLO gate evaluated on the merged result: it passes only
@@ -83,6 +86,14 @@ type Plan struct {
 	// Client is the HTTP/1.1 client: "fast" (purpose-built) or "std"
 	// (net/http); h2 arms always use net/http. Empty in older results.
 	Client string `json:"client,omitempty"`
+	// Requests is the request mix, when the run had one (a plan's requests
+	// or a targets file); Target is then their origin.
+	Requests []PlanRequest `json:"requests,omitempty"`
+	// ExpectStatus is the set of statuses counted as success
+	// (--expect-status); empty means every status below 400.
+	ExpectStatus string `json:"expect_status,omitempty"`
+	// PlanFile is the plan file the run was read from, if any.
+	PlanFile string `json:"plan_file,omitempty"`
 }
 
 // ClosedLoopNote is how every output labels a closed-loop run.
@@ -116,6 +127,9 @@ type Arm struct {
 	// Workers holds each worker's own share of this arm, when the
 	// coordinator reported it (ArmBuilder.AddWorker); nil otherwise.
 	Workers []ArmWorker `json:"workers,omitempty"`
+	// Labels holds, per label of the plan's request mix, its requests'
+	// phases, counters, errors and statuses; nil without a mix.
+	Labels map[string]LabelSummary `json:"labels,omitempty"`
 }
 
 // ArmWorker is what one worker did in one arm.

@@ -27,17 +27,25 @@ func Text(w io.Writer, r *Results) error {
 	if p.ClosedLoop {
 		ew.printf("%s (%d loops per worker, back to back; the stages' rates are ignored)\n", ClosedLoopNote, p.Concurrency)
 	}
+	planMixText(ew, &p)
 	workersText(ew, r.Workers)
 	for i := range r.Arms {
 		a := &r.Arms[i]
 		ew.printf("\n== arm %s  (%.1fs)\n", a.Mode, a.DurationS)
 		armText(ew, a)
+		labelsText(ew, &r.Plan, a)
 	}
 	if len(r.Arms) > 1 {
 		ew.printf("\n== arms side by side (p50 / p99)\n")
 		sideBySide(ew, r.Arms)
 	}
 	sloText(ew, r.SLOs)
+	if r.Search != nil {
+		ew.printf("\n")
+		if err := SearchText(ew, r.Search); err != nil {
+			return err
+		}
+	}
 	if len(r.Warnings) > 0 {
 		ew.printf("\nwarnings:\n")
 		for _, s := range r.Warnings {

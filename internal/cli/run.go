@@ -59,6 +59,7 @@ type runOptions struct {
 	junit string
 
 	perf perfOptions // --client, --concurrency (perfflags.go)
+	work workOptions // --plan, --targets, --expect-status (planflags.go)
 }
 
 func (o *runOptions) flags(fs *pflag.FlagSet) {
@@ -97,6 +98,7 @@ func (o *runOptions) flags(fs *pflag.FlagSet) {
 	fs.StringArrayVar(&o.slos, "slo", nil, "an SLO gate, e.g. 'total.p99<250ms', 'ttfb.p95<50ms', 'errors<0.1%' (repeatable); exit 1 if violated in any arm")
 	fs.StringVar(&o.junit, "junit", "", "write the SLO verdicts as JUnit XML (one test case per --slo) to this file")
 	o.perf.flags(fs)
+	o.work.flags(fs)
 }
 
 // plan builds the schedule from --rate/--duration or --stages.
@@ -205,6 +207,9 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		}
 		return usageError{err}
 	}
+	if err := o.work.apply(fs, ""); err != nil {
+		return err
+	}
 	if fs.NArg() > 1 {
 		return usagef("run takes at most one URL, got %d arguments: %s", fs.NArg(), strings.Join(fs.Args(), " "))
 	}
@@ -239,7 +244,10 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		}
 	}
 
-	rawURL := fs.Arg(0)
+	rawURL, err := o.work.target(fs, fs.Arg(0))
+	if err != nil {
+		return err
+	}
 	builtin := rawURL == ""
 	var cfgTarget *target.Server
 	if builtin {
@@ -260,6 +268,9 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		if o.dist.workers > 0 && !o.dist.listensLocally() {
 			return usagef("remote workers on other hosts cannot reach the built-in target (it listens on this host's loopback): give a target URL")
 		}
+	}
+	if err := o.work.engine(fs, &ecfg); err != nil {
+		return err
 	}
 
 	remote, closeRemote, err := o.dist.join(ctx, stderr)
@@ -287,6 +298,7 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return runErr
 	}
 	o.perf.annotate(res)
+	o.work.annotate(res)
 	if errors.Is(runErr, cluster.ErrRefused) && len(res.Arms) == 0 {
 		return usageError{runErr} // a worker refused the plan: nothing was sent
 	}

@@ -30,6 +30,9 @@ type Arrivals struct {
 	rng   *rand.Rand
 	sum   float64
 	scale float64 // Of / (End-Start)
+	j     int64   // arrivals drawn so far
+	start int64   // the segment's Start
+	width int64   // the segment's End-Start
 }
 
 // Arrivals returns the iterator over the segment's share of the plan's
@@ -57,6 +60,7 @@ func (p Plan) Arrivals(seg Segment) *Arrivals {
 		a.poisson = true
 		a.scale = float64(seg.Of) / float64(seg.End-seg.Start)
 		a.rng = rand.New(rand.NewPCG(mix(uint64(p.Seed)), mix(uint64(seg.Start)^mix(uint64(seg.Of)))))
+		a.of, a.start, a.width = seg.Of, seg.Start, seg.End-seg.Start
 		return a
 	}
 	a.own = seg.owned()
@@ -69,32 +73,54 @@ func (p Plan) Arrivals(seg Segment) *Arrivals {
 // start T0; ok is false once the plan's duration is over. Times never
 // decrease; with a high rate several may be equal.
 func (a *Arrivals) Next() (t time.Duration, ok bool) {
+	_, t, ok = a.NextIndexed()
+	return t, ok
+}
+
+// NextIndexed is Next with the arrival's global index k: a number that
+// names the arrival in the whole schedule, so that what is decided per
+// arrival (which request of a mix it sends, see Mix) does not depend on how
+// the schedule was split.
+//
+// Constant: k is the arrival's rank in the whole schedule (0, 1, 2, ...):
+// one worker sees every k, and the segments of a Split see disjoint sets of
+// k whose union is the single worker's.
+//
+// Poisson: a segment's arrivals are its own process, so there is no global
+// rank to take. The j-th arrival (from 0) of segment Start:End/Of gets
+// k = (j / W) * Of + Start + j mod W, with W = End-Start: the segment's
+// arrivals fill its own W residues of each block of Of numbers in turn.
+// The segments of a Split therefore get disjoint k, and with one worker
+// (Full) k is j, the rank in the schedule.
+func (a *Arrivals) NextIndexed() (k int64, t time.Duration, ok bool) {
 	if a.done {
-		return 0, false
+		return 0, 0, false
 	}
 	var x float64
 	if a.poisson {
 		a.sum += a.rng.ExpFloat64()
 		x = float64(a.sum * a.scale) // float64() forbids fusing into at's subtraction
+		k = a.j/a.width*a.of + a.start + a.j%a.width
+		a.j++
 	} else {
-		k := a.base + int64(a.own[a.idx])
+		k = a.base + int64(a.own[a.idx])
 		if a.idx++; a.idx == len(a.own) {
 			a.idx, a.base = 0, a.base+a.of
 		}
 		if k >= a.n {
 			a.done = true
-			return 0, false
+			return 0, 0, false
 		}
 		x = float64(k)
 	}
 	t, ok = a.c.at(x, &a.cursor)
 	if !ok || t >= a.c.dur {
 		a.done = true
-		return 0, false
+		return 0, 0, false
 	}
 	t = max(t, a.last)
 	a.last = t
-	return t, true
+	return k, t, true
 }
 
 // mix is SplitMix64's finalizer: nearby inputs (seeds 1, 2, 3; Starts 0, 1,

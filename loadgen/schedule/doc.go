@@ -58,4 +58,12 @@
 // three arrivals of its share (one for Of <= 9, three for Of <= 1000).
 // The cost is a residue table built once per worker, O(Of log Of); Next is
 // then O(1) and allocation-free.
+//
+// # Request mixes
+//
+// Arrivals.NextIndexed gives each arrival's global index k, and Mix maps k
+// (and a seed) to one request of a weighted mix: exact shares in every
+// block of arrivals, a seeded order within blocks. Being a function of k
+// alone, the choice is the same however the schedule is split: workers
+// make disjoint choices that add up to the single worker's.
 package schedule
