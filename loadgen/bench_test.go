@@ -1,71 +1,16 @@
 package loadgen
 
 import (
-	"bufio"
-	"bytes"
 	"context"
-	"net"
 	"net/url"
-	"sync"
 	"testing"
 	"time"
 )
 
-// cannedServer answers every HTTP/1.1 request on a connection with the same
-// 2-byte response, doing as little as a server can, so a benchmark measures
-// the client.
+// cannedServer answers every request with the same 2-byte response, doing as
+// little as a server can, so a benchmark measures the client.
 func cannedServer(b *testing.B) string {
-	b.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		b.Fatal(err)
-	}
-	resp := []byte("HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Type: text/plain\r\n\r\nok")
-	var (
-		wg    sync.WaitGroup
-		mu    sync.Mutex
-		conns []net.Conn
-	)
-	b.Cleanup(func() {
-		ln.Close()
-		mu.Lock()
-		for _, c := range conns {
-			c.Close()
-		}
-		mu.Unlock()
-		wg.Wait()
-	})
-	wg.Go(func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			mu.Lock()
-			conns = append(conns, c)
-			mu.Unlock()
-			wg.Go(func() {
-				defer c.Close()
-				r := bufio.NewReaderSize(c, 4096)
-				for {
-					// A GET has no body: a request ends at its blank line.
-					for {
-						line, err := r.ReadSlice('\n')
-						if err != nil {
-							return
-						}
-						if len(bytes.TrimRight(line, "\r\n")) == 0 {
-							break
-						}
-					}
-					if _, err := c.Write(resp); err != nil {
-						return
-					}
-				}
-			})
-		}
-	})
-	return "http://" + ln.Addr().String() + "/"
+	return h1Server(b, nil, []byte("HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Type: text/plain\r\n\r\nok"))
 }
 
 // BenchmarkIssueKeepAlive runs the whole per-request path (pool, trace,
