@@ -288,28 +288,38 @@ func TestOpenLoop(t *testing.T) {
 		t.Skip("5 s load run")
 	}
 	srv := startTarget(t, target.Config{})
-	r := runEngine(t, Config{Mode: ModeKeepAlive, Connections: 200}, srv.URL()+"/?ttfb=200ms", 500, 5*time.Second)
-	late := 0
-	for _, tr := range r.trails {
-		if tr.Dispatched-tr.Intended > 5*time.Millisecond {
-			late++
+	// Lateness is a property of the machine as much as of the pacer: a VM
+	// that loses its CPU for 5ms makes arrivals late whatever the pacer
+	// does. A pacer that waited for responses would fail every attempt (and
+	// never reach 100 in flight); machine noise rarely fails three in a row.
+	const attempts = 3
+	best := 1.0
+	for i := 1; ; i++ {
+		r := runEngine(t, Config{Mode: ModeKeepAlive, Connections: 200}, srv.URL()+"/?ttfb=200ms", 500, 5*time.Second)
+		late := 0
+		for _, tr := range r.trails {
+			if tr.Dispatched-tr.Intended > 5*time.Millisecond {
+				late++
+			}
+		}
+		frac := float64(late) / float64(len(r.trails))
+		best = min(best, frac)
+		t.Logf("attempt %d: late %d of %d (%.2f%%), max in-flight %d", i, late, len(r.trails), 100*frac, r.maxIn)
+		// 500/s × 200ms: about 100 requests in flight; the pacer never waited.
+		if r.maxIn < 90 {
+			t.Fatalf("max in-flight %d, want about 100: the pacer must not wait for responses", r.maxIn)
+		}
+		if raceEnabled {
+			t.Logf("timing bounds (lateness, in-flight at most 140) not asserted under -race")
+			return
+		}
+		if frac <= 0.01 && r.maxIn <= 140 {
+			return
+		}
+		if i == attempts {
+			t.Fatalf("in %d attempts, at best %.2f%% of arrivals were dispatched more than 5ms late (want at most 1%%), or in-flight exceeded 140 (last %d)", attempts, 100*best, r.maxIn)
 		}
 	}
-	// 500/s × 200ms: about 100 requests in flight; the pacer never waited.
-	if r.maxIn < 90 {
-		t.Errorf("max in-flight %d, want about 100: the pacer must not wait for responses", r.maxIn)
-	}
-	if raceEnabled {
-		t.Logf("timing bounds (lateness, in-flight at most 140) not asserted under -race")
-	} else {
-		if frac := float64(late) / float64(len(r.trails)); frac > 0.01 {
-			t.Errorf("%d of %d arrivals (%.2f%%) dispatched more than 5ms late, want at most 1%%", late, len(r.trails), 100*frac)
-		}
-		if r.maxIn > 140 {
-			t.Errorf("max in-flight %d, want about 100", r.maxIn)
-		}
-	}
-	t.Logf("late %d of %d, max in-flight %d", late, len(r.trails), r.maxIn)
 }
 
 func TestMaxInFlightDrops(t *testing.T) {
