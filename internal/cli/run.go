@@ -17,7 +17,6 @@ import (
 	"github.com/tailrace/tailrace/loadgen"
 	"github.com/tailrace/tailrace/loadgen/schedule"
 	"github.com/tailrace/tailrace/reports"
-	"github.com/tailrace/tailrace/target"
 )
 
 // runOptions are the flags of `coordinator run`.
@@ -217,81 +216,20 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	modes := o.modes.modes
-	if fs.Changed("modes") && fs.Changed("mode") {
-		return usagef("--mode and --modes conflict: give one")
-	}
-	if len(modes) == 0 {
-		m, err := loadgen.ParseMode(o.mode)
-		if err != nil {
-			return usagef("--mode: %v", err)
-		}
-		modes = []loadgen.Mode{m}
-	}
-	if err := o.dist.check(fs, &o.local); err != nil {
-		return err
-	}
-	if o.weights.w != nil && len(o.weights.w) != o.local+o.dist.workers {
-		return usagef("--weights has %d entries for %d workers (want one per worker)", len(o.weights.w), o.local+o.dist.workers)
-	}
+	// SLOs are checked before anything starts: an unknown name exits 2.
 	gates, err := parseSLOs(o.slos)
 	if err != nil {
 		return err
 	}
-	if o.out != "" {
-		if err := os.MkdirAll(o.out, 0o755); err != nil {
-			return usagef("--out %s: %v", o.out, err)
-		}
-	}
-
-	rawURL, err := o.work.target(fs, fs.Arg(0))
+	st, err := o.start(ctx, fs, stderr, fs.Arg(0))
 	if err != nil {
 		return err
 	}
-	builtin := rawURL == ""
-	var cfgTarget *target.Server
-	if builtin {
-		cfgTarget, err = target.Start(target.Config{TLS: true})
-		if err != nil {
-			return fmt.Errorf("cli: start calibration target: %w", err)
-		}
-		defer cfgTarget.Close()
-		rawURL = cfgTarget.URL() + "/?" + o.targetParams
-	}
-	ecfg, err := o.engine(fs, rawURL)
-	if err != nil {
-		return err
-	}
-	if builtin {
-		ecfg.RootCAs = cfgTarget.CertPool()
-		ecfg.CAPEM = cfgTarget.CertPEM() // what remote workers trust it by
-		if o.dist.workers > 0 && !o.dist.listensLocally() {
-			return usagef("remote workers on other hosts cannot reach the built-in target (it listens on this host's loopback): give a target URL")
-		}
-	}
-	if err := o.work.engine(fs, &ecfg); err != nil {
-		return err
-	}
-
-	remote, closeRemote, err := o.dist.join(ctx, stderr)
-	if err != nil {
-		return err
-	}
-	defer closeRemote()
-	workers := make([]cluster.Worker, o.local)
-	for i := range workers {
-		workers[i] = cluster.NewLocal(fmt.Sprintf("local-%d", i), i == 0)
-	}
-	ccfg := cluster.Config{
-		Engine: ecfg, Modes: modes, Plan: plan, Workers: workers, Weights: o.weights.w,
-		Target: rawURL, BuiltinTarget: builtin, OnWorkerLoss: cluster.LossPolicy(o.dist.onLoss),
-	}
-	ccfg.Workers = append(ccfg.Workers, remote...)
+	defer st.close()
+	ccfg := st.cfg
+	ccfg.Plan = plan
 	if o.out != "" {
 		ccfg.Journal = filepath.Join(o.out, "journal")
-	}
-	if !o.quiet {
-		ccfg.Progress, ccfg.TTY = stderr, isTerminal(stderr)
 	}
 	res, runErr := cluster.Run(ctx, ccfg)
 	if res == nil {
