@@ -226,12 +226,11 @@ func (e *Engine) send(k int64, req int, intended time.Duration) {
 
 func (e *Engine) record(t *Trail) {
 	var smp histogram.Sample
-	t.Phases(e.clk.t0, &smp)
+	t.Inversions = t.Phases(e.clk.t0, &smp)
 	if t.Err == ErrNone && !e.cfg.Expect.IsZero() {
 		smp.Error = statusError(t.Status, &e.cfg.Expect)
 	}
 	smp.Label = e.mix.labelOf(t.Request)
-	t.Inversions = t.inversions()
 	cn := histogram.Counters{Intended: 1, Sent: 1, BytesRead: t.Bytes, Inversions: int64(t.Inversions)}
 	if t.Err == ErrNone {
 		cn.Completed = 1

@@ -81,9 +81,10 @@ func (t *Trail) boundaries() (b [histogram.NumConsecutive + 1]time.Duration, inv
 
 // Phases fills smp with the request's phase durations and marks which phases
 // are recorded, following DESIGN.md §3's "recorded when" column.
-// t0 converts the Intended offset into wall-clock time for exemplars.
-func (t *Trail) Phases(t0 time.Time, smp *histogram.Sample) {
-	b, _ := t.boundaries()
+// t0 converts the Intended offset into wall-clock time for exemplars. It
+// returns how many boundaries ran backwards and were clamped.
+func (t *Trail) Phases(t0 time.Time, smp *histogram.Sample) (inversions int) {
+	b, inversions := t.boundaries()
 	*smp = histogram.Sample{Intended: t0.Add(t.Intended), Status: t.Status, ConnID: t.ConnID, NewConn: t.NewConn, Resumed: t.Resumed}
 	for p := 0; p < histogram.NumConsecutive; p++ {
 		smp.Phases[p] = b[p+1] - b[p]
@@ -123,6 +124,7 @@ func (t *Trail) Phases(t0 time.Time, smp *histogram.Sample) {
 	} else if t.Status >= 400 {
 		smp.Error = statusClass(t.Status)
 	}
+	return inversions
 }
 
 // Sum returns the sum of the consecutive phases; it always equals the total.
@@ -133,12 +135,6 @@ func (t *Trail) Sum() (sum, total time.Duration) {
 		sum += smp.Phases[p]
 	}
 	return sum, smp.Phases[histogram.Total]
-}
-
-// inversions reports how many boundaries had to be clamped.
-func (t *Trail) inversions() int {
-	_, n := t.boundaries()
-	return n
 }
 
 func statusClass(code int) string {
