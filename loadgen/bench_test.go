@@ -18,8 +18,16 @@ func cannedServer(b *testing.B) string {
 // ns/op is the cost of one request, client and canned server together;
 // allocs/op is dominated by the client.
 func BenchmarkIssueKeepAlive(b *testing.B) {
-	u, _ := url.Parse(cannedServer(b))
-	e, err := New(Config{URL: u, Mode: ModeKeepAlive, Connections: 1})
+	srv := cannedServer(b)
+	for _, c := range []ClientKind{ClientFast, ClientStd} {
+		b.Run(string(c), func(b *testing.B) { benchIssue(b, srv, c) })
+	}
+}
+
+// benchIssue times the per-request path (issue) of client c against rawURL.
+func benchIssue(b *testing.B, rawURL string, c ClientKind) {
+	u, _ := url.Parse(rawURL)
+	e, err := New(Config{URL: u, Mode: ModeKeepAlive, Connections: 1, Client: c})
 	if err != nil {
 		b.Fatal(err)
 	}

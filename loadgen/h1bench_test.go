@@ -153,26 +153,5 @@ func BenchmarkKeepAliveRequest(b *testing.B) {
 			b.Fatal(w.t.ErrText)
 		}
 	})
-	b.Run("std", func(b *testing.B) {
-		u, _ := url.Parse(srv)
-		e, err := New(Config{URL: u, Mode: ModeKeepAlive, Connections: 1, Client: ClientStd})
-		if err != nil {
-			b.Fatal(err)
-		}
-		stop, err := e.prepare(context.Background(), time.Now())
-		if err != nil {
-			b.Fatal(err)
-		}
-		defer stop(nil)
-		defer e.pool.close()
-		e.inflight.Add(1)
-		e.issue(0, 0)
-		b.ReportAllocs()
-		k := int64(1)
-		for b.Loop() {
-			e.inflight.Add(1)
-			e.issue(k, e.clk.now())
-			k++
-		}
-	})
+	b.Run("std", func(b *testing.B) { benchIssue(b, srv, ClientStd) })
 }
