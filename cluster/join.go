@@ -401,6 +401,7 @@ func (w *session) run(ctx, sctx context.Context, p *prepared, t0Unix int64) erro
 				w.cfg.OnInterval(p.arm, p.mode, t0, iv)
 			}
 			wi, err := encodeInterval(iv, p.arm, t0)
+			histogram.PutInterval(iv) // wi holds copies: the engine's next rotation reuses it
 			if err != nil {
 				w.cancel(fmt.Errorf("cluster: %w", err))
 				continue

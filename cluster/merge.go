@@ -28,7 +28,6 @@ type merger struct {
 	last     []int  // highest index received per worker; -1 for none
 	finished []bool // the worker sends no more: done or lost
 	lost     []bool
-	free     []*histogram.Interval
 	tally    *histogram.Interval // scratch for ArmBuilder.AddWorker of wire intervals
 	err      error               // the first error of the builder
 }
@@ -170,21 +169,11 @@ func (m *merger) finalize(p *pendingInterval) {
 
 // get returns an empty interval, reusing a finalized one: each holds 2.3 MB
 // of histograms.
-func (m *merger) get() *histogram.Interval {
-	if n := len(m.free); n > 0 {
-		iv := m.free[n-1]
-		m.free = m.free[:n-1]
-		return iv
-	}
-	return histogram.NewInterval(m.k)
-}
+func (m *merger) get() *histogram.Interval { return histogram.GetInterval(m.k) }
 
-func (m *merger) recycle(iv *histogram.Interval) {
-	if len(m.free) < 4 && iv.Exemplars.K() == m.k {
-		iv.Reset()
-		m.free = append(m.free, iv)
-	}
-}
+// recycle gives back an interval the merger is done with, to the pool that
+// the engines' rotations (and get) draw from.
+func (m *merger) recycle(iv *histogram.Interval) { histogram.PutInterval(iv) }
 
 // tallyOf returns an interval holding what ArmBuilder.AddWorker reads of
 // wi (counters, schedule lag, degraded), in a scratch interval reused from

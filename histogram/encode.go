@@ -40,7 +40,7 @@ const (
 // The clamped count is not part of the V2 format and is not encoded: callers
 // ship Clamped alongside and restore it with SetClamped.
 func (h *Hist) Encode() ([]byte, error) {
-	counts := h.h.Export().Counts
+	counts := countsOf(h.h)
 	last := len(counts) - 1
 	for last >= 0 && counts[last] == 0 {
 		last--

@@ -229,3 +229,33 @@ func TestFromHDR(t *testing.T) {
 		t.Errorf("foreign FromHDR: Count, Clamped = %d, %d; want 3, 1 in our geometry", g.Count(), g.Clamped())
 	}
 }
+
+// TestCountsOf proves the in-place view of the library's counts matches
+// what Export copies, and fails if the library's layout moved (countsOf
+// would then fall back to copying, 188 KB per call).
+func TestCountsOf(t *testing.T) {
+	if countsOffset == ^uintptr(0) {
+		t.Fatal("hdrhistogram.Histogram has no counts []int64 field any more: countsOf copies through Export")
+	}
+	h := New()
+	for _, v := range []time.Duration{time.Microsecond, 3 * time.Millisecond, 7 * time.Second, 40 * time.Minute} {
+		h.RecordN(v, 3)
+	}
+	got, want := countsOf(h.h), h.h.Export().Counts
+	if len(got) != len(want) {
+		t.Fatalf("countsOf has %d counts, Export %d", len(got), len(want))
+	}
+	var n int64
+	for i := range want {
+		if got[i] != want[i] {
+			t.Fatalf("count %d: countsOf %d, Export %d", i, got[i], want[i])
+		}
+		n += got[i]
+	}
+	if n != 12 {
+		t.Fatalf("counts sum to %d, want 12", n)
+	}
+	if a := testing.AllocsPerRun(10, func() { countsOf(h.h) }); a != 0 {
+		t.Errorf("countsOf allocates %v times per call", a)
+	}
+}

@@ -7,14 +7,14 @@ import (
 )
 
 // Recorder collects samples from many goroutines into per-interval data.
-// It is split into shards, each with its own lock and its own pair of
-// Intervals; a goroutine (or connection) pins one shard and records into it,
+// It is split into shards, each with its own lock and its own
+// Interval; a goroutine (or connection) pins one shard and records into it,
 // so recording goroutines do not contend and no lock is global. Rotate
 // swaps every shard's current Interval for an empty one and merges the
 // swapped-out ones, so recording never waits for a merge.
 //
 // Make one with NewRecorder; the zero value is not usable. A Recorder is
-// safe for concurrent use. Each shard holds two Intervals (about 4.6 MB), so
+// safe for concurrent use. Each shard holds an Interval (about 2.3 MB), so
 // size the shard count to the number of recording goroutines that run at
 // once (GOMAXPROCS is a good default), not to the number of connections.
 //
@@ -26,7 +26,7 @@ import (
 type Recorder struct {
 	k      int
 	shards []Shard
-	rotMu  sync.Mutex // serializes rotations; guards every shard's spare
+	rotMu  sync.Mutex // serializes rotations
 }
 
 // Shard is one lock-guarded slice of a Recorder. It is safe for concurrent
@@ -40,9 +40,8 @@ type Shard struct {
 }
 
 type shardState struct {
-	mu    sync.Mutex
-	cur   *Interval // guarded by mu
-	spare *Interval // empty; guarded by Recorder.rotMu
+	mu  sync.Mutex
+	cur *Interval // guarded by mu
 }
 
 // NewRecorder returns a Recorder with the given number of shards (at least
@@ -51,7 +50,6 @@ func NewRecorder(shards, exemplarK int) *Recorder {
 	r := &Recorder{k: exemplarK, shards: make([]Shard, max(shards, 1))}
 	for i := range r.shards {
 		r.shards[i].cur = NewInterval(exemplarK)
-		r.shards[i].spare = NewInterval(exemplarK)
 	}
 	return r
 }
@@ -103,36 +101,48 @@ func (s *Shard) UpdateSelf(f func(sf *Self)) {
 }
 
 // Rotate ends the current interval of every shard and returns their merge
-// as a new Interval with the given index, start and length. Every value
+// as an Interval with the given index, start and length, which the caller
+// owns (give it back with PutInterval when done with it). Every value
 // recorded before Rotate swaps a shard lands in the returned Interval and
 // every value recorded after lands in the next one: none is lost or counted
 // twice. Concurrent Rotate calls run one after the other.
+//
+// Each shard swaps its interval for an empty one from GetInterval's pool,
+// so the returned Interval is the first shard's own, with the others merged
+// in: a one-shard Recorder merges nothing and keeps no spare.
 func (r *Recorder) Rotate(index int, start time.Time, length time.Duration) *Interval {
-	return r.RotateInto(NewInterval(r.k), index, start, length)
+	return r.rotate(nil, index, start, length)
 }
 
 // RotateInto is Rotate merging into dst (which it resets first) instead of
-// a new Interval, so that a caller done with the previous interval can
-// reuse its 2.3 MB. It returns dst.
+// returning a shard's interval. It returns dst.
 func (r *Recorder) RotateInto(dst *Interval, index int, start time.Time, length time.Duration) *Interval {
+	dst.Reset()
+	return r.rotate(dst, index, start, length)
+}
+
+func (r *Recorder) rotate(dst *Interval, index int, start time.Time, length time.Duration) *Interval {
 	r.rotMu.Lock()
 	defer r.rotMu.Unlock()
-	dst.Reset()
+	for i := range r.shards {
+		s := &r.shards[i]
+		fresh := GetInterval(r.k)
+		s.mu.Lock()
+		old := s.cur
+		s.cur = fresh
+		s.mu.Unlock()
+		if dst == nil {
+			dst = old
+			continue
+		}
+		// The merge runs outside the shard lock: recording into the fresh
+		// interval goes on meanwhile.
+		dst.Merge(old)
+		PutInterval(old)
+	}
 	dst.Index, dst.Start, dst.Length = index, start, length
 	if dst.Errors == nil {
 		dst.Errors = make(map[string]int64)
-	}
-	for i := range r.shards {
-		s := &r.shards[i]
-		s.mu.Lock()
-		old := s.cur
-		s.cur = s.spare
-		s.mu.Unlock()
-		// The merge and reset run outside the shard lock: recording into the
-		// fresh interval goes on meanwhile.
-		dst.Merge(old)
-		old.Reset()
-		s.spare = old
 	}
 	return dst
 }
