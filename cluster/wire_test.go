@@ -2,6 +2,7 @@ package cluster
 
 import (
 	"bytes"
+	"crypto/tls"
 	"maps"
 	"math/rand/v2"
 	"net/http"
@@ -335,7 +336,7 @@ func TestPlanRoundTrip(t *testing.T) {
 			Mode: loadgen.ModeH2, Connections: 7, MaxInFlight: 99, Pacer: loadgen.PacerPrecise,
 			Timeout: 3 * time.Second, ConnectTimeout: time.Second, TLSTimeout: 2 * time.Second, TTFBTimeout: 4 * time.Second,
 			CAPEM: []byte("-----BEGIN CERTIFICATE-----\n"), TLSMin: 0x0303, TLSMax: 0x0304, ServerName: "sni.test",
-			Resolve: []resolver.Override{o}, DNSServer: "127.0.0.1:53", DNSCache: true, Exemplars: 5, Client: loadgen.ClientStd,
+			TLSGroups: []tls.CurveID{tls.CurveP384, tls.X25519}, Resolve: []resolver.Override{o}, DNSServer: "127.0.0.1:53", DNSCache: true, Exemplars: 5, Client: loadgen.ClientStd,
 			Requests: []loadgen.RequestSpec{
 				{Label: "list", Method: "GET", URL: mustParse(t, "https://example.test:8443/items?page=1"), Weight: 70},
 				{Label: "create", Method: "POST", URL: mustParse(t, "https://example.test:8443/items"), Header: http.Header{"Content-Type": {"application/json"}}, Body: []byte("{}"), Weight: 0.5},
@@ -382,6 +383,44 @@ func TestPlanRoundTrip(t *testing.T) {
 	}
 }
 
+// TestPlanTLSGroups: the groups reach the worker in the order given, none
+// stays none (Go's defaults, not an empty preference list), and a code no
+// tls.CurveID can hold is refused.
+func TestPlanTLSGroups(t *testing.T) {
+	a := Assignment{
+		Engine:  loadgen.Config{URL: mustParse(t, "https://example.test/")},
+		Plan:    schedule.Plan{Stages: schedule.Steady(10, time.Second)},
+		Segment: schedule.Full,
+	}
+	for _, groups := range [][]tls.CurveID{nil, {tls.X25519}, {tls.CurveP521, tls.X25519MLKEM768, tls.CurveP256}} {
+		a.Engine.TLSGroups = groups
+		p, err := encodePlan(a)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := proto.Marshal(p)
+		var back tailracepb.Plan
+		if err := proto.Unmarshal(b, &back); err != nil {
+			t.Fatal(err)
+		}
+		cfg, _, _, err := decodePlan(&back)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(cfg.TLSGroups, groups) {
+			t.Errorf("TLS groups %v came back as %#v", groups, cfg.TLSGroups)
+		}
+	}
+	p, err := encodePlan(a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.Engine.TlsGroups = append(p.Engine.TlsGroups, 0x10000+uint32(tls.X25519))
+	if _, _, _, err := decodePlan(p); err == nil {
+		t.Error("a TLS group beyond 16 bits was accepted")
+	}
+}
+
 func mustParse(t *testing.T, s string) *url.URL {
 	t.Helper()
 	u, err := url.Parse(s)
@@ -407,7 +446,7 @@ func TestPlanCoversConfig(t *testing.T) {
 	sent := map[string]bool{
 		"URL": true, "Method": true, "Header": true, "Body": true, "Mode": true, "Connections": true,
 		"MaxInFlight": true, "Pacer": true, "Timeout": true, "ConnectTimeout": true, "TLSTimeout": true,
-		"TTFBTimeout": true, "Insecure": true, "CACert": true, "CAPEM": true, "TLSMin": true, "TLSMax": true,
+		"TTFBTimeout": true, "Insecure": true, "CACert": true, "CAPEM": true, "TLSMin": true, "TLSMax": true, "TLSGroups": true,
 		"ServerName": true, "Resolve": true, "DNSServer": true, "DNSCache": true, "Exemplars": true, "Client": true,
 		"Requests": true, "Expect": true,
 	}

@@ -1,6 +1,7 @@
 package cluster
 
 import (
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"net/http"
@@ -48,6 +49,9 @@ func encodePlan(a Assignment) (*tailracepb.Plan, error) {
 		TtfbTimeoutNs: int64(c.TTFBTimeout), Insecure: c.Insecure, CaPem: ca, TlsMin: uint32(c.TLSMin),
 		TlsMax: uint32(c.TLSMax), ServerName: c.ServerName, DnsServer: c.DNSServer, DnsCache: c.DNSCache,
 		Exemplars: uint32(c.Exemplars), Client: string(c.Client), ExpectStatus: c.Expect.String(),
+	}
+	for _, g := range c.TLSGroups {
+		e.TlsGroups = append(e.TlsGroups, uint32(g))
 	}
 	e.Headers = encodeHeaders(c.Header)
 	for _, r := range c.Requests {
@@ -108,6 +112,12 @@ func decodePlan(p *tailracepb.Plan) (loadgen.Config, schedule.Plan, schedule.Seg
 	}
 	if e.GetTlsMin() > 0xffff || e.GetTlsMax() > 0xffff {
 		return cfg, plan, seg, fmt.Errorf("cluster: TLS versions %#x..%#x out of range", e.GetTlsMin(), e.GetTlsMax())
+	}
+	for _, g := range e.GetTlsGroups() {
+		if g > 0xffff {
+			return cfg, plan, seg, fmt.Errorf("cluster: TLS group %d out of range", g)
+		}
+		cfg.TLSGroups = append(cfg.TLSGroups, tls.CurveID(g))
 	}
 	cfg.Header = decodeHeaders(e.GetHeaders())
 	if err := cfg.Expect.UnmarshalText([]byte(e.GetExpectStatus())); err != nil {

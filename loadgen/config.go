@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"os"
 	"runtime"
+	"slices"
 	"strings"
 	"time"
 
@@ -16,7 +17,7 @@ import (
 )
 
 // Version is the engine's version; workers and coordinators compare it.
-const Version = "0.1.0"
+const Version = "0.2.0"
 
 // Mode is a connection-reuse strategy: the experiment axis (DESIGN.md §4).
 type Mode string
@@ -86,12 +87,21 @@ type Config struct {
 	TLSMin     uint16         // tls.VersionTLS12 or 13; 0 means 1.2
 	TLSMax     uint16         // 0 means 1.3
 	ServerName string         // SNI and verification name; "" means the URL's host
+	// TLSGroups are the key-exchange groups the client offers
+	// (tls.Config.CurvePreferences), each one of those ParseTLSGroups
+	// names, at most once. Empty means Go's defaults: in Go 1.26 the ML-KEM
+	// hybrids X25519MLKEM768, SecP256r1MLKEM768 and SecP384r1MLKEM1024,
+	// then X25519, P-256, P-384 and P-521, with key shares for
+	// X25519MLKEM768 and X25519. crypto/tls sends the groups in its own
+	// fixed preference order, whatever this list's order: the list chooses
+	// which groups are offered, not their order.
+	TLSGroups []tls.CurveID
 
 	Resolve   []resolver.Override // --resolve host:port:addr
 	DNSServer string              // ask this DNS server directly; "" means the system resolver
 	DNSCache  bool                // cache answers per TTL (real clients do)
 
-	Shards    int // recorder shards; 0 means GOMAXPROCS (each costs ~5 MB of histograms)
+	Shards    int // recorder shards; 0 means GOMAXPROCS (each holds an interval, 2.3 MB of histograms)
 	Exemplars int // slowest requests kept per interval; 0 means 16
 	SelfMeter bool
 
@@ -201,6 +211,9 @@ func (c *Config) Validate() error {
 	if c.TLSMin > c.TLSMax {
 		return fmt.Errorf("loadgen: TLS minimum %s is above maximum %s", tls.VersionName(c.TLSMin), tls.VersionName(c.TLSMax))
 	}
+	if err := checkTLSGroups(c.TLSGroups, c.TLSMax); err != nil {
+		return err
+	}
 	if c.Exemplars == 0 {
 		c.Exemplars = 16
 	}
@@ -224,12 +237,85 @@ func ParseTLSVersion(s string) (uint16, error) {
 	return 0, fmt.Errorf("loadgen: TLS version %q (want 1.2 or 1.3)", s)
 }
 
+// tlsGroup is a key-exchange group TLSGroups may hold, and the name
+// ParseTLSGroups knows it by.
+type tlsGroup struct {
+	name string
+	id   tls.CurveID
+}
+
+// tlsGroups lists the groups in crypto/tls's own preference order.
+var tlsGroups = []tlsGroup{
+	{"x25519mlkem768", tls.X25519MLKEM768},
+	{"x25519", tls.X25519},
+	{"p256", tls.CurveP256},
+	{"p384", tls.CurveP384},
+	{"p521", tls.CurveP521},
+}
+
+// tlsGroupNames is the list of names for messages.
+const tlsGroupNames = "x25519mlkem768, x25519, p256, p384 or p521"
+
+// ParseTLSGroups parses a comma-separated list of key-exchange group names
+// (case-insensitive, spaces around a name ignored): x25519mlkem768, x25519,
+// p256, p384, p521. An empty element, an unknown name or a name listed
+// twice is an error.
+func ParseTLSGroups(s string) ([]tls.CurveID, error) {
+	var ids []tls.CurveID
+	for part := range strings.SplitSeq(s, ",") {
+		name := strings.ToLower(strings.TrimSpace(part))
+		if name == "" {
+			return nil, fmt.Errorf("loadgen: empty TLS group in %q (want a comma-separated list of %s)", s, tlsGroupNames)
+		}
+		i := slices.IndexFunc(tlsGroups, func(g tlsGroup) bool { return g.name == name })
+		if i < 0 {
+			return nil, fmt.Errorf("loadgen: unknown TLS group %q (want %s)", part, tlsGroupNames)
+		}
+		if slices.Contains(ids, tlsGroups[i].id) {
+			return nil, fmt.Errorf("loadgen: TLS group %s listed twice (want each of %s at most once)", name, tlsGroupNames)
+		}
+		ids = append(ids, tlsGroups[i].id)
+	}
+	return ids, nil
+}
+
+// TLSGroupName is the name ParseTLSGroups knows id by ("x25519"), or
+// crypto/tls's name for it if ParseTLSGroups knows none.
+func TLSGroupName(id tls.CurveID) string {
+	if i := slices.IndexFunc(tlsGroups, func(g tlsGroup) bool { return g.id == id }); i >= 0 {
+		return tlsGroups[i].name
+	}
+	return id.String()
+}
+
+// checkTLSGroups checks Config.TLSGroups: known groups, each once, and
+// one TLS 1.2 can use if max is below TLS 1.3.
+func checkTLSGroups(ids []tls.CurveID, max uint16) error {
+	tls12 := false
+	for i, id := range ids {
+		if !slices.ContainsFunc(tlsGroups, func(g tlsGroup) bool { return g.id == id }) {
+			return fmt.Errorf("loadgen: unsupported TLS group %s (want %s)", id, tlsGroupNames)
+		}
+		if slices.Contains(ids[:i], id) {
+			return fmt.Errorf("loadgen: TLS group %s listed twice (want each of %s at most once)", TLSGroupName(id), tlsGroupNames)
+		}
+		tls12 = tls12 || id != tls.X25519MLKEM768
+	}
+	if len(ids) > 0 && !tls12 && max < tls.VersionTLS13 {
+		return fmt.Errorf("loadgen: TLS group x25519mlkem768 needs TLS 1.3, and the maximum is %s: offer another group too", tls.VersionName(max))
+	}
+	return nil
+}
+
 func (c *Config) tlsConfig() (*tls.Config, error) {
 	tc := &tls.Config{
 		MinVersion:         c.TLSMin,
 		MaxVersion:         c.TLSMax,
 		ServerName:         c.ServerName,
 		InsecureSkipVerify: c.Insecure, // only when the user asked, by flag
+	}
+	if len(c.TLSGroups) > 0 {
+		tc.CurvePreferences = slices.Clone(c.TLSGroups)
 	}
 	if c.RootCAs != nil {
 		tc.RootCAs = c.RootCAs

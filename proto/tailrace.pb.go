@@ -813,6 +813,7 @@ type Engine struct {
 	Client           string                 `protobuf:"bytes,22,opt,name=client,proto3" json:"client,omitempty"`                                 // HTTP/1.1 client: "fast" or "std"
 	Requests         []*Request             `protobuf:"bytes,23,rep,name=requests,proto3" json:"requests,omitempty"`                             // a weighted mix; empty: the single request above
 	ExpectStatus     string                 `protobuf:"bytes,24,opt,name=expect_status,json=expectStatus,proto3" json:"expect_status,omitempty"` // statuses that count as success, e.g. "2xx,304"; empty: below 400
+	TlsGroups        []uint32               `protobuf:"varint,25,rep,packed,name=tls_groups,json=tlsGroups,proto3" json:"tls_groups,omitempty"`  // TLS key-exchange groups to offer (IANA codes, Go's tls.CurveID); empty: Go's defaults
 	unknownFields    protoimpl.UnknownFields
 	sizeCache        protoimpl.SizeCache
 }
@@ -1013,6 +1014,13 @@ func (x *Engine) GetExpectStatus() string {
 		return x.ExpectStatus
 	}
 	return ""
+}
+
+func (x *Engine) GetTlsGroups() []uint32 {
+	if x != nil {
+		return x.TlsGroups
+	}
+	return nil
 }
 
 // Request is one request of a mix, on the origin of Engine.url.
@@ -2420,7 +2428,7 @@ const file_tailrace_proto_rawDesc = "" +
 	"\vduration_ns\x18\x01 \x01(\x03R\n" +
 	"durationNs\x12\x12\n" +
 	"\x04from\x18\x02 \x01(\x01R\x04from\x12\x0e\n" +
-	"\x02to\x18\x03 \x01(\x01R\x02to\"\xe9\x05\n" +
+	"\x02to\x18\x03 \x01(\x01R\x02to\"\x88\x06\n" +
 	"\x06Engine\x12\x10\n" +
 	"\x03url\x18\x01 \x01(\tR\x03url\x12\x16\n" +
 	"\x06method\x18\x02 \x01(\tR\x06method\x12-\n" +
@@ -2449,7 +2457,9 @@ const file_tailrace_proto_rawDesc = "" +
 	"\texemplars\x18\x15 \x01(\rR\texemplars\x12\x16\n" +
 	"\x06client\x18\x16 \x01(\tR\x06client\x120\n" +
 	"\brequests\x18\x17 \x03(\v2\x14.tailrace.v1.RequestR\brequests\x12#\n" +
-	"\rexpect_status\x18\x18 \x01(\tR\fexpectStatus\"\xa4\x01\n" +
+	"\rexpect_status\x18\x18 \x01(\tR\fexpectStatus\x12\x1d\n" +
+	"\n" +
+	"tls_groups\x18\x19 \x03(\rR\ttlsGroups\"\xa4\x01\n" +
 	"\aRequest\x12\x14\n" +
 	"\x05label\x18\x01 \x01(\tR\x05label\x12\x16\n" +
 	"\x06method\x18\x02 \x01(\tR\x06method\x12\x10\n" +

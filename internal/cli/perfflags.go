@@ -2,6 +2,8 @@ package cli
 
 import (
 	"fmt"
+	"os"
+	"runtime/pprof"
 	"time"
 
 	"github.com/spf13/pflag"
@@ -16,10 +18,12 @@ import (
 type perfOptions struct {
 	client      string
 	concurrency int
+	cpuprofile  string
 }
 
 func (p *perfOptions) flags(fs *pflag.FlagSet) {
 	fs.StringVar(&p.client, "client", "fast", "HTTP/1.1 client for keepalive, close and resume: fast (purpose-built, allocation-free) or std (net/http); h2 always uses net/http")
+	fs.StringVar(&p.cpuprofile, "cpuprofile", "", "write a Go CPU profile of this process over the run to this file (go tool pprof FILE)")
 	fs.IntVar(&p.concurrency, "concurrency", 0, "closed-loop: N loops per worker, each sending its next request when its last is done, for --duration (no --rate); measures a maximum rate, not latency under load")
 }
 
@@ -66,4 +70,26 @@ func (p *perfOptions) annotate(res *reports.Results) {
 		res.Plan.ClosedLoop, res.Plan.Concurrency = true, p.concurrency
 		res.Warnings = append(res.Warnings, fmt.Sprintf("%s (--concurrency %d)", reports.ClosedLoopNote, p.concurrency))
 	}
+}
+
+// profile starts --cpuprofile's CPU profile, if asked for, and returns
+// what stops it and closes the file. The file is created before the run
+// starts, so a path that cannot be written to is a usage error (exit 2),
+// not a measurement lost at the end.
+func (p *perfOptions) profile() (stop func() error, err error) {
+	if p.cpuprofile == "" {
+		return func() error { return nil }, nil
+	}
+	f, err := os.Create(p.cpuprofile)
+	if err != nil {
+		return nil, usagef("--cpuprofile: %v", err)
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, usagef("--cpuprofile: %v", err)
+	}
+	return func() error {
+		pprof.StopCPUProfile()
+		return f.Close()
+	}, nil
 }

@@ -45,6 +45,7 @@ type runOptions struct {
 	insecure       bool
 	cacert         string
 	tlsMin, tlsMax tlsVersionValue
+	tlsGroups      tlsGroupsValue
 	resolve        resolveValue
 	dnsServer      string
 	dnsCache       bool
@@ -87,6 +88,7 @@ func (o *runOptions) flags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.cacert, "cacert", "", "PEM file of CA certificates to verify the target with")
 	fs.Var(&o.tlsMin, "tls-min", "minimum TLS version: 1.2 or 1.3 (default 1.2)")
 	fs.Var(&o.tlsMax, "tls-max", "maximum TLS version: 1.2 or 1.3 (default 1.3)")
+	fs.Var(&o.tlsGroups, "tls-groups", "TLS key-exchange groups to offer, comma-separated, from x25519mlkem768, x25519, p256, p384, p521; e.g. x25519 offers X25519 only (default: Go's, i.e. the ML-KEM hybrids x25519mlkem768, SecP256r1MLKEM768, SecP384r1MLKEM1024, then x25519, p256, p384, p521, with key shares for x25519mlkem768 and x25519). Go orders the groups it offers itself: the list chooses which, not their order")
 	fs.Var(&o.resolve, "resolve", "pin host:port to an address, curl style host:port:addr (repeatable)")
 	fs.StringVar(&o.dnsServer, "dns-server", "", "ask this DNS server (ip:port) directly instead of the system resolver")
 	fs.BoolVar(&o.dnsCache, "dns-cache", true, "cache DNS answers for their TTL (false: resolve for every new connection)")
@@ -135,7 +137,7 @@ func (o *runOptions) engine(fs *pflag.FlagSet, rawURL string) (loadgen.Config, e
 		Method: strings.ToUpper(o.method), Header: o.headers.h, Connections: o.connections,
 		MaxInFlight: o.maxInFlight, Pacer: loadgen.PacerKind(o.pacer),
 		Timeout: o.timeout, ConnectTimeout: o.connectTimeout, TLSTimeout: o.tlsTimeout, TTFBTimeout: o.ttfbTimeout,
-		Insecure: o.insecure, CACert: o.cacert, TLSMin: o.tlsMin.v, TLSMax: o.tlsMax.v,
+		Insecure: o.insecure, CACert: o.cacert, TLSMin: o.tlsMin.v, TLSMax: o.tlsMax.v, TLSGroups: o.tlsGroups.v,
 		Resolve: o.resolve.o, DNSServer: o.dnsServer, DNSCache: o.dnsCache, Exemplars: o.exemplars,
 	}
 	u, err := url.Parse(rawURL)
@@ -154,6 +156,7 @@ func (o *runOptions) engine(fs *pflag.FlagSet, rawURL string) (loadgen.Config, e
 		{o.connectTimeout < 0 || o.tlsTimeout < 0 || o.ttfbTimeout < 0, "--connect-timeout, --tls-timeout and --ttfb-timeout must not be negative"},
 		{o.insecure && o.cacert != "", "--insecure and --cacert conflict: verify with the CA, or skip verification, not both"},
 		{o.tlsMin.v != 0 && o.tlsMax.v != 0 && o.tlsMin.v > o.tlsMax.v, fmt.Sprintf("--tls-min %s is above --tls-max %s", o.tlsMin.s, o.tlsMax.s)},
+		{o.tlsGroups.needTLS13(o.tlsMax.v), "--tls-groups x25519mlkem768 needs TLS 1.3, and --tls-max is 1.2: add a group TLS 1.2 can use (x25519, p256, p384 or p521)"},
 		{o.body != "" && o.bodyFile != "", "--body and --body-file conflict: give one"},
 		{o.exemplars < 0, "--exemplars must not be negative"},
 	}
@@ -162,8 +165,8 @@ func (o *runOptions) engine(fs *pflag.FlagSet, rawURL string) (loadgen.Config, e
 			return cfg, usagef("%s", c.form)
 		}
 	}
-	if (o.insecure || o.cacert != "" || fs.Changed("tls-min") || fs.Changed("tls-max")) && u.Scheme != "https" {
-		return cfg, usagef("TLS flags (--insecure, --cacert, --tls-min, --tls-max) need an https:// target, got %s", u.Scheme)
+	if (o.insecure || o.cacert != "" || fs.Changed("tls-min") || fs.Changed("tls-max") || fs.Changed("tls-groups")) && u.Scheme != "https" {
+		return cfg, usagef("TLS flags (--insecure, --cacert, --tls-min, --tls-max, --tls-groups) need an https:// target, got %s", u.Scheme)
 	}
 	if o.cacert != "" {
 		if _, err := os.Stat(o.cacert); err != nil {
@@ -231,7 +234,12 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if o.out != "" {
 		ccfg.Journal = filepath.Join(o.out, "journal")
 	}
+	stopProfile, err := o.perf.profile()
+	if err != nil {
+		return err
+	}
 	res, runErr := cluster.Run(ctx, ccfg)
+	runErr = errors.Join(runErr, stopProfile())
 	if res == nil {
 		return runErr
 	}

@@ -42,8 +42,17 @@ func TestRunBadInputExits2(t *testing.T) {
 		// A minimum above the maximum.
 		{"tls min above max", []string{"run", "--rate", "10", "--tls-min", "1.3", "--tls-max", "1.2", "https://127.0.0.1:1/"}, []string{"--tls-min 1.3", "--tls-max 1.2"}},
 		{"bad tls version", []string{"run", "--rate", "10", "--tls-min", "1.1", "https://127.0.0.1:1/"}, []string{"--tls-min", "1.2 or 1.3"}},
+		// Key-exchange groups that are not a list of known names, each once.
+		{"unknown tls group", []string{"run", "--rate", "10", "--tls-groups", "x25519,x448", "https://127.0.0.1:1/"}, []string{"--tls-groups", `"x448"`, "x25519mlkem768, x25519, p256, p384 or p521"}},
+		{"empty tls group", []string{"run", "--rate", "10", "--tls-groups", "x25519,,p256", "https://127.0.0.1:1/"}, []string{"--tls-groups", "empty", "x25519mlkem768, x25519, p256, p384 or p521"}},
+		{"empty tls groups", []string{"run", "--rate", "10", "--tls-groups=", "https://127.0.0.1:1/"}, []string{"--tls-groups", "empty", "x25519mlkem768, x25519, p256, p384 or p521"}},
+		{"tls group twice", []string{"run", "--rate", "10", "--tls-groups", "x25519,p256,X25519", "https://127.0.0.1:1/"}, []string{"--tls-groups", "x25519 listed twice", "x25519mlkem768, x25519, p256, p384 or p521"}},
+		{"tls group needs 1.3", []string{"run", "--rate", "10", "--tls-groups", "x25519mlkem768", "--tls-max", "1.2", "https://127.0.0.1:1/"}, []string{"--tls-groups x25519mlkem768", "--tls-max is 1.2"}},
+		// A CPU profile that cannot be created: refused before anything is sent.
+		{"unwritable cpuprofile", []string{"run", "--rate", "10", "--cpuprofile", "/nonexistent/dir/cpu.prof", "http://127.0.0.1:1/"}, []string{"--cpuprofile", "/nonexistent/dir/cpu.prof"}},
 		// TLS flags with a plain http target.
 		{"tls flags on http", []string{"run", "--rate", "10", "--insecure", "http://127.0.0.1:1/"}, []string{"https://"}},
+		{"tls groups on http", []string{"run", "--rate", "10", "--tls-groups", "x25519", "http://127.0.0.1:1/"}, []string{"--tls-groups", "https://"}},
 		// No rate at all.
 		{"no rate", []string{"run", "http://127.0.0.1:1/"}, []string{"--rate is required"}},
 		// Both ways of giving a rate.
@@ -71,6 +80,40 @@ func TestRunBadInputExits2(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// --tls-groups reaches the engine: a run over TLS with groups the built-in
+// target accepts completes every request (loadgen's TestTLSGroupsOffered
+// checks what the ClientHellos offer).
+func TestRunTLSGroups(t *testing.T) {
+	dir := t.TempDir()
+	code, stdout, stderr := runCLI(t, "run", "--mode", "close", "--tls-groups", "P256,x25519", "--rate", "20", "--duration", "1s", "--out", dir, "-q")
+	if code != ExitOK {
+		t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", code, stdout, stderr)
+	}
+	r, err := reports.ReadFile(filepath.Join(dir, "results.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c := r.Arms[0].Counters; c.Completed != 20 || c.Errors != 0 {
+		t.Errorf("counters %+v, want 20 completed and no errors", c)
+	}
+}
+
+// TestRunCPUProfile: --cpuprofile writes a pprof profile (gzip) of the run.
+func TestRunCPUProfile(t *testing.T) {
+	prof := filepath.Join(t.TempDir(), "cpu.prof")
+	code, stdout, stderr := runCLI(t, "run", "--rate", "50", "--duration", "1s", "--cpuprofile", prof, "-q")
+	if code != ExitOK {
+		t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", code, stdout, stderr)
+	}
+	b, err := os.ReadFile(prof)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(b) < 100 || b[0] != 0x1f || b[1] != 0x8b {
+		t.Errorf("profile is %d bytes and not gzip: %q", len(b), b[:min(len(b), 8)])
 	}
 }
 

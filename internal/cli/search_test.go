@@ -203,6 +203,9 @@ func TestSearchBadInputExits2(t *testing.T) {
 		{"short step", []string{"--slo", "errors<1", "--from", "1", "--to", "10", "--step-duration", "100ms"}, "at least 1s"},
 		// A factor that does not grow.
 		{"factor", []string{"--slo", "errors<1", "--from", "1", "--to", "10", "--factor", "1"}, "must be above 1"},
+		// The engine flags are run's: --tls-groups is checked the same way.
+		{"tls groups", []string{"--slo", "errors<1", "--from", "1", "--to", "10", "--tls-groups", "x448"}, `"--tls-groups" flag: loadgen: unknown TLS group "x448" (want x25519mlkem768, x25519, p256, p384 or p521)`},
+		{"tls groups on http", []string{"--slo", "errors<1", "--from", "1", "--to", "10", "--tls-groups", "x25519", "http://127.0.0.1:1/"}, "--tls-groups) need an https:// target"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

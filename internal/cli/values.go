@@ -1,8 +1,10 @@
 package cli
 
 import (
+	"crypto/tls"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 
 	"github.com/tailrace/tailrace/loadgen"
@@ -121,6 +123,35 @@ func (t *tlsVersionValue) Set(s string) error {
 	}
 	t.v, t.s = v, s
 	return nil
+}
+
+// tlsGroupsValue is a comma-separated list of TLS key-exchange groups
+// (loadgen.ParseTLSGroups).
+type tlsGroupsValue struct{ v []tls.CurveID }
+
+func (g *tlsGroupsValue) String() string {
+	s := make([]string, len(g.v))
+	for i, id := range g.v {
+		s[i] = loadgen.TLSGroupName(id)
+	}
+	return strings.Join(s, ",")
+}
+func (g *tlsGroupsValue) Type() string { return "groups" }
+func (g *tlsGroupsValue) Set(s string) error {
+	v, err := loadgen.ParseTLSGroups(s)
+	if err != nil {
+		return err
+	}
+	g.v = v
+	return nil
+}
+
+// needTLS13 says whether the groups given leave nothing to offer with
+// max, a --tls-max (0: unset): every one of them needs TLS 1.3 (the ML-KEM
+// hybrid) and max is below it.
+func (g *tlsGroupsValue) needTLS13(max uint16) bool {
+	return len(g.v) > 0 && max != 0 && max < tls.VersionTLS13 &&
+		!slices.ContainsFunc(g.v, func(id tls.CurveID) bool { return id != tls.X25519MLKEM768 })
 }
 
 // weightsValue is a comma-separated list of positive integers.
