@@ -21,7 +21,7 @@ if [[ ${BENCH_QUICK:-0} == 1 ]]; then
 	secs=${BENCH_SECONDS:-3}
 	reps=${BENCH_REPS:-1}
 fi
-scenarios=${BENCH_SCENARIOS:-"s1 s2 s3 s4 s6ka s6new s6resume"}
+scenarios=${BENCH_SCENARIOS:-"s1 s2 s3 s4 s6ka s6new s6resume s6x25519"}
 want_tools=${BENCH_TOOLS:-"tailrace wrk ab h2load fortio hey vegeta"}
 bin=${BENCH_BIN:-$here/.bin} # tools built here; kept between runs
 work=$(mktemp -d /tmp/tailrace-bench.XXXXXX)
@@ -168,6 +168,8 @@ cmd() {
 	s6new/vegeta) C=(vegeta -rate=0 -max-workers=$CONNS -duration=$d -keepalive=false -insecure "URL=$TLSURL") ;;
 
 	s6resume/tailrace) C=("${tr[@]}" --insecure --concurrency $CONNS --mode resume $TLSURL) ;;
+	# The key shares the OpenSSL 3.0 peers offer: X25519 only, no ML-KEM.
+	s6x25519/tailrace) C=("${tr[@]}" --insecure --tls-groups x25519 --concurrency $CONNS --mode close $TLSURL) ;;
 	esac
 }
 

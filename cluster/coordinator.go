@@ -63,6 +63,10 @@ type Config struct {
 	// arrives, so a crash of the coordinator keeps what it had received
 	// (ReplayJournal reads it back). It is created or truncated.
 	Journal string
+	// Spill, if set, holds the arms' per-interval histograms instead of
+	// memory, so that a long run's memory stays flat (reports.Spill). The
+	// caller closes it after it is done with the results.
+	Spill *reports.Spill
 }
 
 // Run runs every arm and returns the results. On interruption, or when a
@@ -251,6 +255,9 @@ func (st *runState) runArm(ctx context.Context, armIdx int, mode loadgen.Mode) (
 	t0 := time.Now().Add(cfg.StartDelay)
 	st.jn.arm(armIdx, mode, t0, ecfg.Exemplars, cfg.Plan.Duration())
 	b := reports.NewArmBuilder(string(mode), t0, ecfg.Exemplars)
+	if cfg.Spill != nil {
+		b.SpillTo(cfg.Spill)
+	}
 	prog := &progress{w: cfg.Progress, tty: cfg.TTY, mode: string(mode), total: cfg.Plan.Duration(), workers: len(cfg.Workers)}
 	m := newMerger(b, prog, t0, ecfg.Exemplars, cfg.Plan.Duration(), names)
 	armCtx, cancelArm := context.WithCancelCause(ctx)

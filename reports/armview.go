@@ -291,10 +291,14 @@ func overTime(a *Arm, id string) (lat, rate, inflight template.HTML) {
 // p95 reads an interval's total p95; results written before the field
 // existed carry the interval histogram instead.
 func p95(iv *Interval) int64 {
-	if iv.TotalP95US != 0 || iv.Hists["total"] == "" {
+	if iv.TotalP95US != 0 {
 		return iv.TotalP95US
 	}
-	h, err := DecodeHist(iv.Hists["total"])
+	hists, _, err := iv.Detail()
+	if err != nil || hists["total"] == "" {
+		return iv.TotalP95US
+	}
+	h, err := DecodeHist(hists["total"])
 	if err != nil {
 		return 0
 	}

@@ -24,7 +24,12 @@ type ArmBuilder struct {
 	order   []string // workers in the order first seen
 
 	labels map[string]*labelTally // per label of a request mix (labels.go)
+	spill  *Spill                 // where intervals' detail goes; nil: memory
 }
+
+// SpillTo makes b keep every interval's histograms and per-phase figures
+// in s from now on instead of in memory (see Spill).
+func (b *ArmBuilder) SpillTo(s *Spill) { b.spill = s }
 
 // workerTally is one worker's running share of an arm: counters and a
 // schedule-lag histogram (one Hist per worker, so memory grows with workers,
@@ -108,6 +113,7 @@ func (b *ArmBuilder) Add(iv *histogram.Interval, workers int, short bool) error 
 		out.Hists[name] = base64.StdEncoding.EncodeToString(enc)
 		out.Phases[name] = intervalPhase(h)
 	}
+	spillOut(b.spill, &out)
 	if out.Degraded {
 		b.arm.Degraded++
 	}

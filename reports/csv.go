@@ -33,17 +33,26 @@ func armPhases(a *Arm) []histogram.Phase {
 // results written before interval summaries existed, from its histogram.
 // A phase absent from the interval has all zeros.
 func phaseOf(iv *Interval, p histogram.Phase) (IntervalPhase, error) {
+	hists, phases, err := iv.Detail()
+	if err != nil {
+		return IntervalPhase{}, err
+	}
+	return phaseIn(iv.Index, hists, phases, p)
+}
+
+// phaseIn is phaseOf on an interval's detail, already read.
+func phaseIn(index int, hists map[string]string, phases map[string]IntervalPhase, p histogram.Phase) (IntervalPhase, error) {
 	name := p.String()
-	if s, ok := iv.Phases[name]; ok || iv.Phases != nil {
+	if s, ok := phases[name]; ok || phases != nil {
 		return s, nil
 	}
-	enc := iv.Hists[name]
+	enc := hists[name]
 	if enc == "" {
 		return IntervalPhase{}, nil
 	}
 	h, err := DecodeHist(enc)
 	if err != nil {
-		return IntervalPhase{}, fmt.Errorf("reports: interval %d %s: %w", iv.Index, name, err)
+		return IntervalPhase{}, fmt.Errorf("reports: interval %d %s: %w", index, name, err)
 	}
 	return intervalPhase(h), nil
 }

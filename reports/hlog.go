@@ -60,11 +60,15 @@ func HLog(w io.Writer, a *Arm, p histogram.Phase) error {
 	}
 	for i := range a.Intervals {
 		iv := &a.Intervals[i]
-		s, err := phaseOf(iv, p)
+		hists, phases, err := iv.Detail()
 		if err != nil {
 			return fmt.Errorf("reports: hlog %s: %w", a.Mode, err)
 		}
-		enc := iv.Hists[p.String()]
+		s, err := phaseIn(iv.Index, hists, phases, p)
+		if err != nil {
+			return fmt.Errorf("reports: hlog %s: %w", a.Mode, err)
+		}
+		enc := hists[p.String()]
 		if enc == "" {
 			enc = empty
 		}

@@ -195,6 +195,8 @@ type Interval struct {
 	// time series (timeseries.csv, .hlog maxima) need not decode Hists.
 	// Results written before it existed lack it; readers fall back to Hists.
 	Phases map[string]IntervalPhase `json:"phases,omitempty"`
+
+	spill spillRef // where Hists and Phases are, when an ArmBuilder spilled them (spill.go)
 }
 
 // IntervalPhase is one phase's figures in one interval, in µs.

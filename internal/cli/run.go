@@ -234,6 +234,13 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if o.out != "" {
 		ccfg.Journal = filepath.Join(o.out, "journal")
 	}
+	// Per-interval histograms wait in a temporary file rather than memory,
+	// so memory stays flat however long the run; without one (no writable
+	// temporary directory) they stay in memory.
+	if sp, err := reports.NewSpill(""); err == nil {
+		ccfg.Spill = sp
+		defer sp.Close()
+	}
 	stopProfile, err := o.perf.profile()
 	if err != nil {
 		return err

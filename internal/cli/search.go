@@ -338,7 +338,11 @@ func steadyArm(a *reports.Arm, skip int) (*reports.Arm, error) {
 		if iv.Degraded {
 			out.Degraded++
 		}
-		for name, enc := range iv.Hists {
+		hists, _, err := iv.Detail()
+		if err != nil {
+			return nil, err
+		}
+		for name, enc := range hists {
 			h, err := reports.DecodeHist(enc)
 			if err != nil {
 				return nil, fmt.Errorf("cli: interval %d %s: %w", iv.Index, name, err)

@@ -23,6 +23,8 @@ type Config struct {
 	Errors    bool // sprinkle connect, timeout@ttfb and status_5xx errors
 	LoseOne   bool // the last worker is lost half way through
 	Exemplars int  // kept per interval (default 4)
+	// Spill, if set, gets the intervals' detail (reports.ArmBuilder.SpillTo).
+	Spill *reports.Spill
 }
 
 // Small is the configuration of the golden files: four arms, a few
@@ -82,6 +84,9 @@ func Results(c Config) (*reports.Results, error) {
 
 func arm(rng *rand.Rand, c Config, mode string, start time.Time, lostAt *float64) (*reports.Arm, error) {
 	b := reports.NewArmBuilder(mode, start, c.Exemplars)
+	if c.Spill != nil {
+		b.SpillTo(c.Spill)
+	}
 	rec := histogram.NewRecorder(1, c.Exemplars)
 	for i := range c.Intervals {
 		ivStart := start.Add(time.Duration(i) * time.Second)
