@@ -68,6 +68,7 @@ func TestParseErrors(t *testing.T) {
 		{"relative url", "requests:\n  - url: a/b\n", 2, 10, `want an absolute http(s) URL or a path from /`},
 		{"connections zero", "connections: 0\n", 1, 14, `connections: 0 must be a positive integer`},
 		{"tls", "tls_min: 1.3\ntls_max: 1.2\n", 1, 10, `tls_min: 1.3 is above tls_max 1.2`},
+		{"tls groups", "tls_groups: x25519,x448\n", 1, 13, `tls_groups: unknown TLS group "x448"`},
 		// YAML syntax: the parser gives the line only.
 		{"syntax", "rate: 1\n  x: [\n", 2, 0, `YAML syntax:`},
 		{"syntax first line", "a: b: c\n", 1, 0, `YAML syntax: mapping values are not allowed`},

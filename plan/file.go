@@ -66,7 +66,8 @@ type File struct {
 	CACert    string   `yaml:"cacert,omitempty"` // relative to the plan file's directory
 	TLSMin    string   `yaml:"tls_min,omitempty"`
 	TLSMax    string   `yaml:"tls_max,omitempty"`
-	Resolve   []string `yaml:"resolve,omitempty"` // host:port:addr
+	TLSGroups string   `yaml:"tls_groups,omitempty"` // e.g. x25519,p256
+	Resolve   []string `yaml:"resolve,omitempty"`    // host:port:addr
 	DNSServer string   `yaml:"dns_server,omitempty"`
 	DNSCache  *bool    `yaml:"dns_cache,omitempty"` // nil means the flag's default (true)
 

@@ -219,6 +219,11 @@ func (v validator) tls() {
 	if lo != 0 && hi != 0 && lo > hi {
 		v.bad("tls_min", "%s is above tls_max %s", f.TLSMin, f.TLSMax)
 	}
+	if f.Has("tls_groups") {
+		if _, err := loadgen.ParseTLSGroups(f.TLSGroups); err != nil {
+			v.bad("tls_groups", "%v", strings.TrimPrefix(err.Error(), "loadgen: "))
+		}
+	}
 }
 
 // request checks the method, headers and body of the plan ("") or of one

@@ -258,7 +258,7 @@ func (o *runOptions) effective(e *effectiveRun) *plan.File {
 		Method: e.engine.Method, Body: o.body, BodyFile: o.bodyFile,
 		Timeout: plan.Duration(o.timeout), ConnectTimeout: plan.Duration(o.connectTimeout),
 		TLSTimeout: plan.Duration(o.tlsTimeout), TTFBTimeout: plan.Duration(o.ttfbTimeout),
-		Insecure: o.insecure, CACert: o.cacert, TLSMin: o.tlsMin.s, TLSMax: o.tlsMax.s,
+		Insecure: o.insecure, CACert: o.cacert, TLSMin: o.tlsMin.s, TLSMax: o.tlsMax.s, TLSGroups: o.tlsGroups.String(),
 		DNSServer: o.dnsServer, DNSCache: &o.dnsCache, ExpectStatus: plan.StatusList(o.work.expectSet.String()),
 		SLO: o.slos, JUnit: o.junit, Out: o.out, Quiet: o.quiet, Exemplars: o.exemplars,
 	}
