@@ -16,6 +16,7 @@ import (
 )
 
 var (
+	errNoRawDial      = errors.New("loadgen: no raw dial for this address on this system")
 	errConnectTimeout = errors.New("loadgen: connect timeout (--connect-timeout)")
 	errTLSTimeout     = errors.New("loadgen: tls timeout (--tls-timeout)")
 	errNoH2           = errors.New("loadgen: server did not negotiate h2 via ALPN")
@@ -107,8 +108,13 @@ func (d *netDialer) dialNet(ctx context.Context, t *Trail) (net.Conn, error) {
 	t.ConnectStart = d.clock.now()
 	cctx, cancel := withTimeoutCause(ctx, d.connectTO, errConnectTimeout)
 	var nc net.Conn
+	deadline, _ := cctx.Deadline() // zero: none
 	for _, a := range res.Addrs {
-		nc, err = d.net.DialContext(cctx, "tcp", netip.AddrPortFrom(a, portNum(d.port)).String())
+		ap := netip.AddrPortFrom(a, portNum(d.port))
+		nc, err = rawDial(cctx, ap, deadline)
+		if errors.Is(err, errNoRawDial) {
+			nc, err = d.net.DialContext(cctx, "tcp", ap.String())
+		}
 		if err == nil || cctx.Err() != nil {
 			break
 		}

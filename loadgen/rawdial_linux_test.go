@@ -1,0 +1,141 @@
+package loadgen
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net"
+	"net/netip"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+func TestRawDialConnects(t *testing.T) {
+	for _, network := range []string{"tcp4", "tcp6"} {
+		t.Run(network, func(t *testing.T) {
+			addr := map[string]string{"tcp4": "127.0.0.1:0", "tcp6": "[::1]:0"}[network]
+			ln, err := net.Listen(network, addr)
+			if err != nil {
+				t.Skipf("no %s loopback: %v", network, err)
+			}
+			defer ln.Close()
+			got := make(chan string, 1)
+			go func() {
+				c, err := ln.Accept()
+				if err != nil {
+					got <- err.Error()
+					return
+				}
+				defer c.Close()
+				b, _ := io.ReadAll(c)
+				got <- string(b)
+			}()
+			ap := ln.Addr().(*net.TCPAddr).AddrPort()
+			c, err := rawDial(context.Background(), ap, time.Now().Add(5*time.Second))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if c.RemoteAddr().String() != ap.String() {
+				t.Errorf("RemoteAddr %s, want %s", c.RemoteAddr(), ap)
+			}
+			if la := c.LocalAddr().(*net.TCPAddr); la.Port == 0 || !la.IP.IsLoopback() {
+				t.Errorf("LocalAddr %s, want a loopback address with a port", la)
+			}
+			if _, err := c.Write([]byte("hello")); err != nil {
+				t.Fatal(err)
+			}
+			c.Close()
+			if s := <-got; s != "hello" {
+				t.Errorf("server read %q, want hello", s)
+			}
+		})
+	}
+}
+
+func TestRawDialRefused(t *testing.T) {
+	ln, err := net.Listen("tcp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ap := ln.Addr().(*net.TCPAddr).AddrPort()
+	ln.Close() // nothing listens there now
+	_, err = rawDial(context.Background(), ap, time.Time{})
+	if !errors.Is(err, syscall.ECONNREFUSED) {
+		t.Fatalf("err = %v, want connection refused", err)
+	}
+	if want := "dial tcp " + ap.String() + ": connect: connection refused"; err.Error() != want {
+		t.Errorf("message %q, want net.Dialer's %q", err, want)
+	}
+	if c := classify(context.Background(), err); c != ErrFailed {
+		t.Errorf("classified %v, want %v", c, ErrFailed)
+	}
+}
+
+// stuckListener returns the address of a listening socket with a backlog of
+// 0 that never accepts, with its queue already full: a further connect stays
+// in progress (the SYN is dropped) until the dialer gives up.
+func stuckListener(t *testing.T) netip.AddrPort {
+	t.Helper()
+	fd, err := syscall.Socket(syscall.AF_INET, syscall.SOCK_STREAM|syscall.SOCK_CLOEXEC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { syscall.Close(fd) })
+	if err := syscall.Bind(fd, &syscall.SockaddrInet4{Addr: [4]byte{127, 0, 0, 1}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := syscall.Listen(fd, 0); err != nil {
+		t.Fatal(err)
+	}
+	sa, err := syscall.Getsockname(fd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ap := netip.AddrPortFrom(netip.AddrFrom4([4]byte{127, 0, 0, 1}), uint16(sa.(*syscall.SockaddrInet4).Port))
+	// Fill the accept queue (a backlog of 0 still holds one or two).
+	for range 4 {
+		c, err := rawDial(context.Background(), ap, time.Now().Add(300*time.Millisecond))
+		if err != nil {
+			return ap // this one already hung: the queue is full
+		}
+		t.Cleanup(func() { c.Close() })
+	}
+	t.Skip("could not fill the listener's queue")
+	return ap
+}
+
+func TestRawDialDeadline(t *testing.T) {
+	ap := stuckListener(t)
+	start := time.Now()
+	_, err := rawDial(context.Background(), ap, start.Add(200*time.Millisecond))
+	took := time.Since(start)
+	var ne net.Error
+	if !errors.As(err, &ne) || !ne.Timeout() {
+		t.Fatalf("err = %v, want a timeout", err)
+	}
+	if !strings.HasPrefix(err.Error(), "dial tcp "+ap.String()) {
+		t.Errorf("message %q does not say what was dialed", err)
+	}
+	if took < 150*time.Millisecond || took > 5*time.Second {
+		t.Errorf("gave up after %v, want about 200ms", took)
+	}
+	if c := classify(context.Background(), err); c != ErrTimeout {
+		t.Errorf("classified %v, want %v", c, ErrTimeout)
+	}
+}
+
+func TestRawDialCanceled(t *testing.T) {
+	ap := stuckListener(t)
+	ctx, cancel := context.WithCancelCause(context.Background())
+	time.AfterFunc(100*time.Millisecond, func() { cancel(errRunStopped) })
+	start := time.Now()
+	_, err := rawDial(ctx, ap, time.Time{})
+	if err == nil || time.Since(start) > 5*time.Second {
+		t.Fatalf("err = %v after %v, want the dial stopped by the cancel", err, time.Since(start))
+	}
+	if c := classify(ctx, err); c != ErrCanceled {
+		t.Errorf("classified %v (%v), want %v", c, err, ErrCanceled)
+	}
+}
