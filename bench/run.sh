@@ -22,7 +22,7 @@ if [[ ${BENCH_QUICK:-0} == 1 ]]; then
 	reps=${BENCH_REPS:-1}
 fi
 scenarios=${BENCH_SCENARIOS:-"s1 s2 s3 s4 s6ka s6new s6resume s6x25519"}
-want_tools=${BENCH_TOOLS:-"tailrace wrk ab h2load fortio hey vegeta"}
+want_tools=${BENCH_TOOLS:-"tailrace wrk ab h2load fortio fortio-u hey vegeta"}
 bin=${BENCH_BIN:-$here/.bin} # tools built here; kept between runs
 work=$(mktemp -d /tmp/tailrace-bench.XXXXXX)
 out=$work/results
@@ -137,6 +137,10 @@ cmd() {
 	# h2load have no open-loop mode).
 	s3/tailrace) C=("${tr[@]}" --rate 10000 --connections $CONNS --mode keepalive $PLAIN) ;;
 	s3/fortio) C=("$bin/fortio" load -quiet -qps 10000 -c $CONNS -t $d $PLAIN) ;;
+	# fortio's connections start their schedules together, so by default
+	# its arrivals come in bursts (50 every 5 ms here); -uniform spreads
+	# them evenly, as tailrace's schedule is.
+	s3/fortio-u) C=("$bin/fortio" load -quiet -uniform -qps 10000 -c $CONNS -t $d $PLAIN) ;;
 	s3/hey) C=("$bin/hey" -z $d -c $CONNS -q 200 $PLAIN) ;;
 	s3/vegeta) C=(vegeta -rate=10000/s -duration=$d -keepalive=true) ;;
 
@@ -147,6 +151,7 @@ cmd() {
 	s4/ab) C=(ab -q -k -c 1 -t "$secs" -n 100000000 "$s4url") ;;
 	s4/h2load) C=(h2load --h1 -t1 -c1 -D "$secs" "$s4url") ;;
 	s4/fortio) C=("$bin/fortio" load -quiet -qps 200 -c 4 -t $d "$s4url") ;;
+	s4/fortio-u) C=("$bin/fortio" load -quiet -uniform -qps 200 -c 4 -t $d "$s4url") ;;
 	s4/hey) C=("$bin/hey" -z $d -c 4 -q 50 "$s4url") ;;
 	s4/vegeta) C=(vegeta -rate=200/s -duration=$d -keepalive=true "URL=$s4url") ;;
 

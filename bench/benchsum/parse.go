@@ -66,7 +66,7 @@ func parseRun(tool, outPath string) result {
 				r.errs += r.count - n
 			}
 		}
-	case "fortio":
+	case "fortio", "fortio-u":
 		r.rps = find(out, `All done \d+ calls .* ([\d.]+) qps`)
 		r.count = find(out, `All done (\d+) calls`)
 		if s := find(out, `# target 50% ([\d.]+)`); s >= 0 {

@@ -11,7 +11,7 @@ import (
 )
 
 // tools in column order: tailrace first, then the peers.
-var tools = []string{"tailrace", "wrk", "ab", "h2load", "fortio", "hey", "vegeta"}
+var tools = []string{"tailrace", "wrk", "ab", "h2load", "fortio", "fortio-u", "hey", "vegeta"}
 
 // row is one line of the table: a metric of one scenario.
 type row struct {
