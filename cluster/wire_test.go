@@ -347,19 +347,7 @@ func TestPlanRoundTrip(t *testing.T) {
 		Segment: schedule.Segment{Start: 1, End: 3, Of: 5},
 		Arm:     4,
 	}
-	p, err := encodePlan(a)
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, _ := proto.Marshal(p)
-	var back tailracepb.Plan
-	if err := proto.Unmarshal(b, &back); err != nil {
-		t.Fatal(err)
-	}
-	cfg, plan, seg, err := decodePlan(&back)
-	if err != nil {
-		t.Fatal(err)
-	}
+	cfg, plan, seg, back := roundTripPlan(t, a)
 	if back.GetArm() != 4 || seg != a.Segment || !reflect.DeepEqual(plan, a.Plan) {
 		t.Errorf("plan %+v segment %v arm %d, want %+v %v 4", plan, seg, back.GetArm(), a.Plan, a.Segment)
 	}
@@ -394,19 +382,7 @@ func TestPlanTLSGroups(t *testing.T) {
 	}
 	for _, groups := range [][]tls.CurveID{nil, {tls.X25519}, {tls.CurveP521, tls.X25519MLKEM768, tls.CurveP256}} {
 		a.Engine.TLSGroups = groups
-		p, err := encodePlan(a)
-		if err != nil {
-			t.Fatal(err)
-		}
-		b, _ := proto.Marshal(p)
-		var back tailracepb.Plan
-		if err := proto.Unmarshal(b, &back); err != nil {
-			t.Fatal(err)
-		}
-		cfg, _, _, err := decodePlan(&back)
-		if err != nil {
-			t.Fatal(err)
-		}
+		cfg, _, _, _ := roundTripPlan(t, a)
 		if !reflect.DeepEqual(cfg.TLSGroups, groups) {
 			t.Errorf("TLS groups %v came back as %#v", groups, cfg.TLSGroups)
 		}
@@ -419,6 +395,26 @@ func TestPlanTLSGroups(t *testing.T) {
 	if _, _, _, err := decodePlan(p); err == nil {
 		t.Error("a TLS group beyond 16 bits was accepted")
 	}
+}
+
+// roundTripPlan sends a's plan through encodePlan, the protobuf wire and
+// decodePlan, as a remote worker receives it.
+func roundTripPlan(t *testing.T, a Assignment) (loadgen.Config, schedule.Plan, schedule.Segment, *tailracepb.Plan) {
+	t.Helper()
+	p, err := encodePlan(a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := proto.Marshal(p)
+	var back tailracepb.Plan
+	if err := proto.Unmarshal(b, &back); err != nil {
+		t.Fatal(err)
+	}
+	cfg, plan, seg, err := decodePlan(&back)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cfg, plan, seg, &back
 }
 
 func mustParse(t *testing.T, s string) *url.URL {

@@ -182,6 +182,26 @@ func gate(res *reports.Results, gates []slo.SLO, junit string, stdout io.Writer)
 	return !res.SLOsPass(), nil
 }
 
+// publish is the end of run and search: results.json into out first (when
+// out is set), so that nothing measured is lost if a later step fails; then
+// the summary on stdout; then every file derived from the results, saying
+// where they are. about follows the results.json path in that line.
+func publish(stdout io.Writer, out string, res *reports.Results, summary func(io.Writer) error, about string) error {
+	if out != "" {
+		if err := reports.WriteFile(filepath.Join(out, "results.json"), res); err != nil {
+			return err
+		}
+	}
+	if err := summary(stdout); err != nil {
+		return err
+	}
+	if out == "" {
+		return nil
+	}
+	fmt.Fprintf(stdout, "\nresults: %s%s\n", filepath.Join(out, "results.json"), about)
+	return writeOutputs(stdout, out, res)
+}
+
 // writeOutputs writes every file derived from res into dir and says where
 // the report is.
 func writeOutputs(stdout io.Writer, dir string, res *reports.Results) error {

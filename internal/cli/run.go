@@ -261,19 +261,9 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	// writable) must not lose the measurements: it is returned at the end.
 	violated, gateErr := gate(res, gates, o.junit, stdout)
 	runErr = errors.Join(runErr, gateErr)
-	if o.out != "" {
-		if err := reports.WriteFile(filepath.Join(o.out, "results.json"), res); err != nil {
-			return errors.Join(runErr, err)
-		}
-	}
-	if err := reports.Text(stdout, res); err != nil {
+	summary := func(w io.Writer) error { return reports.Text(w, res) }
+	if err := publish(stdout, o.out, res, summary, ""); err != nil {
 		return errors.Join(runErr, err)
-	}
-	if o.out != "" {
-		fmt.Fprintf(stdout, "\nresults: %s\n", filepath.Join(o.out, "results.json"))
-		if err := writeOutputs(stdout, o.out, res); err != nil {
-			return errors.Join(runErr, err)
-		}
 	}
 	if violated {
 		return errors.Join(runErr, ErrSLO)

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"path/filepath"
 	"strings"
 	"time"
 
@@ -113,19 +112,9 @@ func Search(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		return runErr
 	}
 	res.Search = search
-	if o.out != "" {
-		if err := reports.WriteFile(filepath.Join(o.out, "results.json"), res); err != nil {
-			return errors.Join(runErr, err)
-		}
-	}
-	if err := reports.SearchText(stdout, search); err != nil {
+	summary := func(w io.Writer) error { return reports.SearchText(w, search) }
+	if err := publish(stdout, o.out, res, summary, " (the search, and the full results of its best step)"); err != nil {
 		return errors.Join(runErr, err)
-	}
-	if o.out != "" {
-		fmt.Fprintf(stdout, "\nresults: %s (the search, and the full results of its best step)\n", filepath.Join(o.out, "results.json"))
-		if err := writeOutputs(stdout, o.out, res); err != nil {
-			return errors.Join(runErr, err)
-		}
 	}
 	if runErr == nil && search.BestRPS == 0 {
 		return ErrSLO
