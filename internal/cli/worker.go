@@ -85,6 +85,12 @@ func Worker(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			return ExitUsage
 		}
 		cfg.OnInterval = rec.add
+		// As the coordinator's: interval histograms wait in a temporary
+		// file, so a long-lived worker's memory stays flat.
+		if sp, err := reports.NewSpill(""); err == nil {
+			rec.spill = sp
+			defer sp.Close()
+		}
 	}
 	err = cluster.JoinAndWork(ctx, cfg)
 	if o.out != "" {
@@ -167,6 +173,7 @@ type workerRecord struct {
 	mu      sync.Mutex
 	started time.Time
 	arms    []*reports.ArmBuilder
+	spill   *reports.Spill // nil: intervals stay in memory
 }
 
 func (r *workerRecord) add(arm int, mode loadgen.Mode, t0 time.Time, iv *histogram.Interval) {
@@ -180,6 +187,9 @@ func (r *workerRecord) add(arm int, mode loadgen.Mode, t0 time.Time, iv *histogr
 	}
 	if r.arms[arm] == nil {
 		r.arms[arm] = reports.NewArmBuilder(string(mode), t0, iv.Exemplars.K())
+		if r.spill != nil {
+			r.arms[arm].SpillTo(r.spill)
+		}
 	}
 	r.arms[arm].Add(iv, 1, false)
 }
