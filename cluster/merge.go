@@ -188,7 +188,7 @@ func (m *merger) tallyOf(wi *tailracepb.Interval) *histogram.Interval {
 	lag.Reset()
 	for _, h := range wi.GetHists() {
 		if histogram.Phase(h.GetPhase()) == histogram.ScheduleLag {
-			_ = mergeV2(lag, h.GetV2(), h.GetClamped()) // addWire has parsed it already
+			_ = lag.MergeV2(h.GetV2(), h.GetClamped()) // addWire has parsed it already
 		}
 	}
 	t.Counters = decodeCounters(wi.GetCounters())

@@ -172,38 +172,37 @@ func mergeWire(dst *histogram.Interval, m *tailracepb.Interval, t0 time.Time, wo
 	// Parse every histogram before touching dst, so that a bad one leaves
 	// dst as it was: the labels' first (parsed again when merged: they are
 	// few), then the interval's own.
-	d := v2Decoders.Get().(*v2Decoder)
-	defer d.release()
+	d := histogram.GetV2Decoder()
+	defer d.Release()
 	for name, l := range m.GetLabels() {
 		var lt histogram.TailBins
 		if err := lt.UnmarshalBinary(l.GetTail()); err != nil {
 			return fmt.Errorf("cluster: interval %d label %q: %w", m.GetIndex(), name, err)
 		}
 		for _, h := range l.GetHists() {
-			if _, err := d.parse(h.GetV2()); err != nil {
+			if _, err := d.Parse(h.GetV2()); err != nil {
 				return fmt.Errorf("cluster: interval %d label %q %s: %w", m.GetIndex(), name, histogram.Phase(h.GetPhase()), err)
 			}
 		}
-		d.counts = d.counts[:0]
+		d.Reset()
 	}
-	type span struct{ from, to int }
-	var spans [histogram.NumPhases * 2]span
-	if len(m.GetHists()) > len(spans) {
+	var parsed [histogram.NumPhases * 2][]histogram.V2Count
+	if len(m.GetHists()) > len(parsed) {
 		return fmt.Errorf("%w: %d histograms", errWire, len(m.GetHists()))
 	}
 	for i, h := range m.GetHists() {
-		from := len(d.counts)
-		if _, err := d.parse(h.GetV2()); err != nil {
+		counts, err := d.Parse(h.GetV2())
+		if err != nil {
 			return fmt.Errorf("cluster: interval %d %s: %w", m.GetIndex(), histogram.Phase(h.GetPhase()), err)
 		}
-		spans[i] = span{from, len(d.counts)}
+		parsed[i] = counts
 	}
 	for i, h := range m.GetHists() {
 		p := histogram.Phase(h.GetPhase())
 		if dst.Hists[p] == nil {
 			dst.Hists[p] = histogram.New()
 		}
-		applyV2(dst.Hists[p], d.counts[spans[i].from:spans[i].to], h.GetClamped())
+		dst.Hists[p].ApplyV2(parsed[i], h.GetClamped())
 	}
 	c := decodeCounters(m.GetCounters())
 	dst.Counters.Add(&c)

@@ -209,6 +209,23 @@ func TestMergeWireEqualsMerge(t *testing.T) {
 	}
 }
 
+// BenchmarkMergeWire merges one received interval (5000 requests, two
+// labels) into a coordinator's interval, straight from its V2 bytes.
+func BenchmarkMergeWire(b *testing.B) {
+	t0 := time.Unix(1_700_000_000, 0)
+	m, err := encodeInterval(richInterval(t0, 5000, 1), 0, t0)
+	if err != nil {
+		b.Fatal(err)
+	}
+	dst := histogram.NewInterval(8)
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := mergeWire(dst, m, t0, ""); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
 func TestMergeWireRejectsAtomically(t *testing.T) {
 	t0 := time.Unix(1_700_000_000, 0)
 	m, err := encodeInterval(richInterval(t0, 1000, 1), 0, t0)
@@ -276,53 +293,6 @@ func FuzzWireInterval(f *testing.F) {
 		}
 		if d := sameInterval(iv, iv2); d != "" {
 			t.Fatalf("round trip changed the %s", d)
-		}
-	})
-}
-
-func TestV2ValueMatchesLibrary(t *testing.T) {
-	g := v2Geom()
-	h := histogram.New().HDR()
-	for idx := 0; idx < g.countsLen; idx++ {
-		if err := h.RecordValues(v2Value(idx, g.halfMag), 1); err != nil {
-			t.Fatalf("index %d: value %d: %v", idx, v2Value(idx, g.halfMag), err)
-		}
-	}
-	for idx, c := range h.Export().Counts {
-		if c != 1 {
-			t.Fatalf("counts index %d holds %d after recording every index's value once", idx, c)
-		}
-	}
-}
-
-func FuzzMergeV2(f *testing.F) {
-	for _, n := range []int{0, 1, 100, 5000} {
-		h := histogram.New()
-		rng := rand.New(rand.NewPCG(uint64(n), 1))
-		for range n {
-			h.Record(time.Duration(rng.ExpFloat64() * float64(time.Millisecond)))
-		}
-		h.Record(2 * time.Hour) // the top of the range
-		b, _ := h.Encode()
-		f.Add(b)
-	}
-	f.Fuzz(func(t *testing.T, b []byte) {
-		got := histogram.New()
-		err := mergeV2(got, b, 0)
-		ref, rerr := histogram.Decode(b)
-		if (err == nil) != (rerr == nil) {
-			t.Fatalf("mergeV2 error %v, histogram.Decode error %v", err, rerr)
-		}
-		if err != nil {
-			if got.Count() != 0 {
-				t.Fatal("a rejected histogram left counts behind")
-			}
-			return
-		}
-		want := histogram.New()
-		want.Merge(ref)
-		if !got.Equal(want) {
-			t.Fatal("mergeV2 differs from Decode and Merge")
 		}
 	})
 }

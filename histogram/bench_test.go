@@ -185,3 +185,16 @@ func BenchmarkBreakdown(b *testing.B) {
 		iv.Tail.Breakdown(0.99)
 	}
 }
+
+// BenchmarkMergeV2 merges one encoded phase histogram (5000 requests)
+// straight from its bytes, as a coordinator does with every worker's.
+func BenchmarkMergeV2(b *testing.B) {
+	enc, _ := intervalOf(3, 5000).Hists[Total].Encode()
+	dst := New()
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := dst.MergeV2(enc, 0); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -52,6 +52,9 @@
 // Hist.Encode is the standard HdrHistogram V2 compressed encoding, raw
 // (base64 it for .hlog files and JSON); it does not carry the clamped
 // count, which callers ship beside it and restore with Hist.SetClamped.
-// TailBins use their own sparse varint form. Exemplar and TailSlice marshal
+// Decode rebuilds a Hist from it; a receiver that only merges uses
+// Hist.MergeV2, or V2Decoder.Parse then Hist.ApplyV2 to merge several all
+// or nothing, which read the non-zero buckets alone instead of allocating
+// a whole Hist per message. TailBins use their own sparse varint form. Exemplar and TailSlice marshal
 // to the JSON forms of results.json (phases keyed by name, in µs).
 package histogram

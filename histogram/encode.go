@@ -7,7 +7,6 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"io"
 	"math"
 	"sync"
 
@@ -111,46 +110,16 @@ func appendZigZag(b []byte, v int64) []byte {
 // is allocated, so hostile input cannot make it allocate more than one Hist.
 // The result's Clamped is 0: see SetClamped.
 func Decode(b []byte) (*Hist, error) {
-	if err := checkV2Header(b); err != nil {
+	var r v2Reader
+	if _, err := r.open(b); err != nil {
 		return nil, err
 	}
 	h, err := hdrhistogram.Decode([]byte(base64.StdEncoding.EncodeToString(b)))
 	if err != nil {
 		return nil, fmt.Errorf("histogram: decode: %w", err)
 	}
-	if !sameGeometry(h) { // checkV2Header guarantees this; kept as a last line
+	if !sameGeometry(h) { // open checked this; kept as a last line
 		return nil, ErrGeometry
 	}
 	return &Hist{h: h}, nil
-}
-
-func checkV2Header(b []byte) error {
-	if len(b) < v2OuterHeader {
-		return fmt.Errorf("histogram: decode: %d bytes, want at least %d", len(b), v2OuterHeader)
-	}
-	if c := int32(binary.BigEndian.Uint32(b)) &^ 0xf0; c != hdrhistogram.V2CompressedEncodingCookieBase {
-		return fmt.Errorf("histogram: decode: cookie %#x is not V2 compressed", uint32(c))
-	}
-	if n := binary.BigEndian.Uint32(b[4:]); uint64(n) != uint64(len(b)-v2OuterHeader) {
-		return fmt.Errorf("histogram: decode: compressed length %d, have %d bytes", n, len(b)-v2OuterHeader)
-	}
-	z, err := zlib.NewReader(bytes.NewReader(b[v2OuterHeader:]))
-	if err != nil {
-		return fmt.Errorf("histogram: decode: %w", err)
-	}
-	defer z.Close()
-	var hdr [v2InnerHeader]byte
-	if _, err := io.ReadFull(z, hdr[:]); err != nil {
-		return fmt.Errorf("histogram: decode: header: %w", err)
-	}
-	if c := int32(binary.BigEndian.Uint32(hdr[0:])) &^ 0xf0; c != hdrhistogram.V2EncodingCookieBase {
-		return fmt.Errorf("histogram: decode: inner cookie %#x is not V2", uint32(c))
-	}
-	digits := int32(binary.BigEndian.Uint32(hdr[12:]))
-	lowest := int64(binary.BigEndian.Uint64(hdr[16:]))
-	highest := int64(binary.BigEndian.Uint64(hdr[24:]))
-	if digits != sigDigits || lowest != lowestUS || highest != highestUS {
-		return fmt.Errorf("%w: lowest %d, highest %d, %d digits", ErrGeometry, lowest, highest, digits)
-	}
-	return nil
 }

@@ -125,6 +125,17 @@ func TestDecodeRejects(t *testing.T) {
 			if got := errors.Is(err, ErrGeometry); got != tc.geometry {
 				t.Errorf("errors.Is(%v, ErrGeometry) = %v, want %v", err, got, tc.geometry)
 			}
+			dst := one(time.Second)
+			err = dst.MergeV2(tc.b, 1)
+			if err == nil {
+				t.Fatal("MergeV2 accepted it")
+			}
+			if got := errors.Is(err, ErrGeometry); got != tc.geometry {
+				t.Errorf("MergeV2: errors.Is(%v, ErrGeometry) = %v, want %v", err, got, tc.geometry)
+			}
+			if !dst.Equal(one(time.Second)) {
+				t.Error("MergeV2 changed its destination")
+			}
 		})
 	}
 }
