@@ -49,8 +49,7 @@ func richInterval(t0 time.Time, n int, seed uint64) *histogram.Interval {
 		s.Intended = t0.Add(time.Duration(i) * time.Millisecond)
 		s.ConnID, s.NewConn, s.Resumed, s.Label = uint64(i%7), i%3 == 0, i%6 == 0, "GET /"
 		sh := rec.Shard(i)
-		sh.Record(&s)
-		sh.AddCounters(&histogram.Counters{Intended: 1, Sent: 1, Completed: 1, BytesRead: 100})
+		sh.Record(&s, &histogram.Counters{Intended: 1, Sent: 1, Completed: 1, BytesRead: 100})
 	}
 	iv := rec.Rotate(3, t0.Add(3*time.Second), time.Second)
 	iv.Self = histogram.Self{MaxInFlight: 42, HiccupMax: 3 * time.Millisecond, HiccupP99: time.Millisecond,
@@ -72,8 +71,7 @@ func labelPart(t0 time.Time, n int, seed uint64) *histogram.Interval {
 		if i%50 == 0 {
 			s.Status, s.Error = 503, "status_5xx"
 		}
-		rec.Shard(0).Record(&s)
-		rec.Shard(0).AddCounters(&histogram.Counters{Intended: 1, Sent: 1, Completed: 1})
+		rec.Shard(0).Record(&s, &histogram.Counters{Intended: 1, Sent: 1, Completed: 1})
 	}
 	return rec.Rotate(3, t0.Add(3*time.Second), time.Second)
 }

@@ -87,8 +87,9 @@ func BenchmarkShardRecord(b *testing.B) {
 				go func() {
 					defer wg.Done()
 					sh := r.Shard(w)
+					cn := Counters{Intended: 1, Sent: 1, Completed: 1} // as the engine records a request
 					for i := range n {
-						sh.Record(&samples[(i+w*512)&4095])
+						sh.Record(&samples[(i+w*512)&4095], &cn)
 					}
 				}()
 			}
@@ -171,7 +172,7 @@ func BenchmarkRotate(b *testing.B) {
 	for b.Loop() {
 		b.StopTimer()
 		for i := range samples {
-			r.Shard(i).Record(&samples[i])
+			r.Shard(i).Record(&samples[i], nil)
 		}
 		b.StartTimer()
 		r.RotateInto(dst, 0, time.Time{}, time.Second)

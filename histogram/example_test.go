@@ -23,8 +23,7 @@ func Example() {
 		s.Set(histogram.ScheduleLag, 100*time.Microsecond)
 		s.Set(histogram.TTFB, ttfb)
 		s.Set(histogram.Total, 100*time.Microsecond+ttfb)
-		sh.Record(&s)
-		sh.Count(func(c *histogram.Counters) { c.Completed++ })
+		sh.Record(&s, &histogram.Counters{Completed: 1})
 	}
 
 	iv := rec.Rotate(0, time.Unix(0, 0), time.Second)

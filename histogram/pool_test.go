@@ -42,7 +42,7 @@ func TestIntervalPool(t *testing.T) {
 func TestRotateSingleShardNoCopy(t *testing.T) {
 	r := NewRecorder(1, 0)
 	before := r.Shard(0).cur
-	r.Shard(0).Record(&Sample{Has: 1 << Total, Phases: [NumPhases]time.Duration{Total: time.Millisecond}})
+	r.Shard(0).Record(&Sample{Has: 1 << Total, Phases: [NumPhases]time.Duration{Total: time.Millisecond}}, nil)
 	iv := r.Rotate(1, time.Time{}, time.Second)
 	if iv != before {
 		t.Error("single-shard Rotate merged into another interval instead of handing over the shard's own")

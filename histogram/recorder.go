@@ -63,32 +63,22 @@ func (r *Recorder) Shard(i int) *Shard {
 	return &r.shards[(i%n+n)%n]
 }
 
-// Record adds one finished request to the shard's current interval: each
-// phase whose Has bit is set to its histogram; if Total is set, the
-// consecutive phases to the tail bins and the request to the exemplars;
-// the error class and the status class to their counts. It does not touch
-// Counters (use Count or AddCounters). It does not allocate, except when an
-// error class first seen in this interval grows the Errors map; keeping an
-// exemplar copies it into storage allocated up front.
-func (s *Shard) Record(smp *Sample) {
+// Record adds one finished request to the shard's current interval, under
+// one lock: smp's phases whose Has bit is set to their histograms; if Total
+// is set, the consecutive phases to the tail bins and the request to the
+// exemplars; the error class and the status class to their counts; and cn
+// to the counters. Either may be nil (cn nil: counters untouched; smp nil:
+// counters only). It does not allocate, except when an error class first
+// seen in this interval grows the Errors map; keeping an exemplar copies it
+// into storage allocated up front.
+func (s *Shard) Record(smp *Sample, cn *Counters) {
 	s.mu.Lock()
-	s.cur.record(smp)
-	s.mu.Unlock()
-}
-
-// Count applies f to the current interval's counters under the shard's
-// lock, e.g. sh.Count(func(c *histogram.Counters) { c.Dropped++ }). f must
-// be quick and must not call back into the shard.
-func (s *Shard) Count(f func(c *Counters)) {
-	s.mu.Lock()
-	f(&s.cur.Counters)
-	s.mu.Unlock()
-}
-
-// AddCounters adds d to the current interval's counters.
-func (s *Shard) AddCounters(d *Counters) {
-	s.mu.Lock()
-	s.cur.Counters.Add(d)
+	if smp != nil {
+		s.cur.record(smp)
+	}
+	if cn != nil {
+		s.cur.Counters.Add(cn)
+	}
 	s.mu.Unlock()
 }
 

@@ -34,11 +34,10 @@ func TestRecorderShardModulo(t *testing.T) {
 func TestRecorderRecordsEverything(t *testing.T) {
 	r := NewRecorder(2, 3)
 	sh := r.Shard(0)
-	sh.Record(sample(time.Millisecond, 200, ""))
-	sh.Record(sample(7*time.Millisecond, 504, "timeout@ttfb"))
-	r.Shard(1).Record(sample(3*time.Millisecond, 200, ""))
-	sh.Count(func(c *Counters) { c.Dropped++ })
-	sh.AddCounters(&Counters{Sent: 3})
+	sh.Record(sample(time.Millisecond, 200, ""), nil)
+	sh.Record(sample(7*time.Millisecond, 504, "timeout@ttfb"), &Counters{Sent: 2})
+	r.Shard(1).Record(sample(3*time.Millisecond, 200, ""), nil)
+	sh.Record(nil, &Counters{Dropped: 1, Sent: 1})
 	sh.UpdateSelf(func(s *Self) { s.MaxInFlight = 9 })
 
 	start := time.Unix(100, 0)
@@ -62,7 +61,7 @@ func TestRecorderRecordsEverything(t *testing.T) {
 		t.Error("the next interval is not empty")
 	}
 	// RotateInto reuses the caller's interval.
-	sh.Record(sample(time.Millisecond, 200, ""))
+	sh.Record(sample(time.Millisecond, 200, ""), nil)
 	if got := r.RotateInto(iv, 6, start, time.Second); got != iv || iv.Hists[Total].Count() != 1 || iv.Index != 6 {
 		t.Error("RotateInto did not reuse or refill dst")
 	}
@@ -101,8 +100,7 @@ func TestRecorderRotateExact(t *testing.T) {
 				}
 				s.Set(Total, time.Duration(g*perG+i)*time.Microsecond)
 				s.Set(TTFB, time.Microsecond)
-				sh.Record(s)
-				sh.Count(func(c *Counters) { c.Completed++ })
+				sh.Record(s, &Counters{Completed: 1})
 			}
 		}()
 	}
@@ -161,18 +159,18 @@ func TestShardRecordDoesNotAllocate(t *testing.T) {
 	sh := r.Shard(0)
 	s := fullSample()
 	s.Error = "timeout@ttfb"
-	sh.Record(s) // first sight of the error class may grow the map
+	sh.Record(s, nil) // first sight of the error class may grow the map
 	bump := time.Duration(0)
 	if a := testing.AllocsPerRun(1000, func() {
 		bump += time.Microsecond // slower every time: every sample is an exemplar
 		s.Phases[Total] = time.Second + bump
-		sh.Record(s)
+		sh.Record(s, &Counters{Sent: 1, Completed: 1})
 	}); a != 0 {
 		t.Errorf("Shard.Record allocates %v times per sample", a)
 	}
 	r.Rotate(0, time.Time{}, time.Second)
 	r.Rotate(1, time.Time{}, time.Second) // back to the first, reset buffer
-	if a := testing.AllocsPerRun(1000, func() { sh.Record(s) }); a != 0 {
+	if a := testing.AllocsPerRun(1000, func() { sh.Record(s, &Counters{Sent: 1}) }); a != 0 {
 		t.Errorf("Shard.Record allocates %v times per sample after rotation", a)
 	}
 }

@@ -181,8 +181,7 @@ func (e *Engine) pace(ctx context.Context, arr *schedule.Arrivals) {
 		if n := e.inflight.Add(1); n > int64(e.cfg.MaxInFlight) {
 			e.inflight.Add(-1)
 			cn, smp := histogram.Counters{Intended: 1, Dropped: 1, Errors: 1}, histogram.Sample{Error: ErrDropped.Label(0)}
-			sh.AddCounters(&cn)
-			sh.Record(&smp)
+			sh.Record(&smp, &cn)
 			e.mix.record(req, &cn, &smp)
 			continue
 		} else {
@@ -247,8 +246,7 @@ func (e *Engine) record(t *Trail) {
 		cn.TLSResumed = 1
 	}
 	sh := e.rec.Shard(int(t.Index))
-	sh.AddCounters(&cn)
-	sh.Record(&smp)
+	sh.Record(&smp, &cn)
 	e.mix.record(t.Request, &cn, &smp)
 	if smp.Error != "" {
 		e.noteError(smp.Error, t)

@@ -133,8 +133,7 @@ func (m *requestMix) record(req int, cn *histogram.Counters, smp *histogram.Samp
 		return
 	}
 	sh := m.shards[m.label[req]]
-	sh.AddCounters(cn)
-	sh.Record(smp)
+	sh.Record(smp, cn)
 }
 
 // labelOf is the label of request req, "" without a mix.

@@ -30,8 +30,7 @@ func labeledInterval(index int, start time.Time, n int) *histogram.Interval {
 		}
 		for _, dst := range []*histogram.Interval{iv, iv.Label(name)} {
 			rec := histogram.NewRecorder(1, 0)
-			rec.Shard(0).Record(&s)
-			rec.Shard(0).AddCounters(&cn)
+			rec.Shard(0).Record(&s, &cn)
 			dst.Merge(rec.Rotate(index, start, time.Second))
 		}
 	}

@@ -104,8 +104,7 @@ func arm(rng *rand.Rand, c Config, mode string, start time.Time, lostAt *float64
 				s, cn := sample(rng, mode, stall, c.Errors, k)
 				s.Intended = ivStart.Add(time.Duration(k) * time.Second / time.Duration(n))
 				s.ConnID = uint64(i*c.Rate + w*n + k)
-				sh.Record(&s)
-				sh.AddCounters(&cn)
+				sh.Record(&s, &cn)
 			}
 			sh.UpdateSelf(func(sf *histogram.Self) {
 				sf.MaxInFlight = int64(2 + rng.IntN(6))
