@@ -7,8 +7,6 @@ package main
 import (
 	"context"
 	"os"
-	"os/signal"
-	"syscall"
 
 	"github.com/tailrace/tailrace/internal/cli"
 )
@@ -19,11 +17,5 @@ func main() { os.Exit(Main(os.Args[1:])) }
 // SIGINT/SIGTERM stops the run gracefully (results so far are kept); a
 // second one exits at once.
 func Main(args []string) int {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	go func() {
-		<-ctx.Done()
-		stop() // restore default handling: a second signal kills
-	}()
-	return cli.Coordinator(ctx, args, os.Stdout, os.Stderr)
+	return cli.Interruptible(func(ctx context.Context) int { return cli.Coordinator(ctx, args, os.Stdout, os.Stderr) })
 }

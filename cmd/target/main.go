@@ -9,19 +9,15 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/signal"
-	"syscall"
 
 	"github.com/spf13/pflag"
 
+	"github.com/tailrace/tailrace/internal/cli"
 	"github.com/tailrace/tailrace/target"
 )
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	// After the first signal the default action returns: a second one exits at once.
-	context.AfterFunc(ctx, stop)
-	os.Exit(Main(ctx, os.Args[1:], os.Stdout, os.Stderr))
+	os.Exit(cli.Interruptible(func(ctx context.Context) int { return Main(ctx, os.Args[1:], os.Stdout, os.Stderr) }))
 }
 
 // flagOf names the flag behind each Config field a ConfigError can blame.

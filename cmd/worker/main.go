@@ -11,8 +11,6 @@ package main
 import (
 	"context"
 	"os"
-	"os/signal"
-	"syscall"
 
 	"github.com/tailrace/tailrace/internal/cli"
 )
@@ -23,11 +21,5 @@ func main() { os.Exit(Main(os.Args[1:])) }
 // SIGINT/SIGTERM stops the load and reports what was measured; a second
 // one exits at once.
 func Main(args []string) int {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	go func() {
-		<-ctx.Done()
-		stop() // restore default handling: a second signal kills
-	}()
-	return cli.Worker(ctx, args, os.Stdout, os.Stderr)
+	return cli.Interruptible(func(ctx context.Context) int { return cli.Worker(ctx, args, os.Stdout, os.Stderr) })
 }

@@ -2,13 +2,10 @@ package cli
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"path/filepath"
 	"strings"
-
-	"github.com/spf13/pflag"
 
 	"github.com/tailrace/tailrace/reports"
 )
@@ -16,21 +13,13 @@ import (
 // Compare is `coordinator compare a.json b.json ...`: the arms of one or
 // more runs side by side in one HTML page.
 func Compare(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := pflag.NewFlagSet("compare", pflag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.SortFlags = false
+	fs := newFlags("compare", "usage: coordinator compare a.json [b.json ...] [-o compare.html]\n\nThe first arm of the first run is the baseline. With one file, its arms are compared.\n\nflags:\n", stderr)
 	var out string
 	var names []string
 	fs.StringVarP(&out, "output", "o", "compare.html", "write the comparison here ('-' for stdout)")
 	fs.StringSliceVar(&names, "names", nil, "labels of the runs, in order (default: from the file names)")
-	fs.Usage = func() {
-		fmt.Fprintf(stderr, "usage: coordinator compare a.json [b.json ...] [-o compare.html]\n\nThe first arm of the first run is the baseline. With one file, its arms are compared.\n\nflags:\n%s", fs.FlagUsages())
-	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, pflag.ErrHelp) {
-			return nil
-		}
-		return usageError{err}
+	if help, err := parse(fs, args); help || err != nil {
+		return err
 	}
 	if fs.NArg() == 0 {
 		return usagef("compare needs at least one results.json")

@@ -2,7 +2,6 @@ package cli
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -26,19 +25,11 @@ const planArrivals = 10
 // FILE [flags]` would do (the effective plan, the split across the
 // workers, the mix and the first arrivals), without sending anything.
 func Plan(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := pflag.NewFlagSet("plan", pflag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.SortFlags = false
-	fs.Usage = func() {
-		fmt.Fprintf(stderr, "usage: coordinator plan [FILE] [URL] [flags]\n\nPrints what 'coordinator run --plan FILE [flags]' would do: the effective plan, its split\nacross the workers (--local N, --workers N), the request mix and the first arrivals.\nNothing is sent.\n\nflags (those of run):\n%s", fs.FlagUsages())
-	}
+	fs := newFlags("plan", "usage: coordinator plan [FILE] [URL] [flags]\n\nPrints what 'coordinator run --plan FILE [flags]' would do: the effective plan, its split\nacross the workers (--local N, --workers N), the request mix and the first arrivals.\nNothing is sent.\n\nflags (those of run):\n", stderr)
 	var o runOptions
 	o.flags(fs)
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, pflag.ErrHelp) {
-			return nil
-		}
-		return usageError{err}
+	if help, err := parse(fs, args); help || err != nil {
+		return err
 	}
 	// coordinator plan [FILE] [URL], or coordinator plan --plan FILE [URL]:
 	// an argument that is an http(s) URL is the target, not a plan.

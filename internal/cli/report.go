@@ -2,14 +2,11 @@ package cli
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
 	"strings"
-
-	"github.com/spf13/pflag"
 
 	"github.com/tailrace/tailrace/cluster"
 	"github.com/tailrace/tailrace/histogram"
@@ -31,9 +28,7 @@ type reportOptions struct {
 // Report is `coordinator report results.json`: re-render a run's report,
 // one export, or every derived file, and optionally re-gate it on SLOs.
 func Report(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := pflag.NewFlagSet("report", pflag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.SortFlags = false
+	fs := newFlags("report", "usage: coordinator report results.json|journal|DIR [-o report.html] [--format html|text|hgrm|csv] [--out DIR]\n\nflags:\n", stderr)
 	var o reportOptions
 	fs.StringVarP(&o.out, "output", "o", "", "write here ('-' for stdout); default: report.html next to results.json for html, stdout otherwise")
 	fs.StringVar(&o.format, "format", "html", "html, text, hgrm (a percentile distribution) or csv (the per-interval time series)")
@@ -42,14 +37,8 @@ func Report(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	fs.StringVar(&o.all, "out", "", "write every derived file (report.html, compare.html, timeseries.csv, .hgrm, .hlog) into this directory")
 	fs.StringArrayVar(&o.slos, "slo", nil, "re-gate the run: an SLO such as 'total.p99<250ms' or 'errors<0.1%' (repeatable); exit 1 if violated")
 	fs.StringVar(&o.junit, "junit", "", "write the SLO verdicts as JUnit XML to this file")
-	fs.Usage = func() {
-		fmt.Fprintf(stderr, "usage: coordinator report results.json|journal|DIR [-o report.html] [--format html|text|hgrm|csv] [--out DIR]\n\nflags:\n%s", fs.FlagUsages())
-	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, pflag.ErrHelp) {
-			return nil
-		}
-		return usageError{err}
+	if help, err := parse(fs, args); help || err != nil {
+		return err
 	}
 	if fs.NArg() != 1 {
 		return usagef("report takes one results.json, got %d arguments", fs.NArg())

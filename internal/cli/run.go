@@ -195,19 +195,11 @@ func (o *runOptions) engine(fs *pflag.FlagSet, rawURL string) (loadgen.Config, e
 
 // Run is `coordinator run`: flags -> config -> cluster.Run -> outputs.
 func Run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := pflag.NewFlagSet("run", pflag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.SortFlags = false
-	fs.Usage = func() {
-		fmt.Fprintf(stderr, "usage: coordinator run [flags] [URL]\n\nWith no URL, tailrace starts its calibration target in-process and aims at it.\n\nflags:\n%s", fs.FlagUsages())
-	}
+	fs := newFlags("run", "usage: coordinator run [flags] [URL]\n\nWith no URL, tailrace starts its calibration target in-process and aims at it.\n\nflags:\n", stderr)
 	var o runOptions
 	o.flags(fs)
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, pflag.ErrHelp) {
-			return nil
-		}
-		return usageError{err}
+	if help, err := parse(fs, args); help || err != nil {
+		return err
 	}
 	if err := o.work.apply(fs, ""); err != nil {
 		return err

@@ -48,21 +48,13 @@ var searchIgnores = []string{"rate", "duration", "stages", "concurrency"}
 // (then refines between the last pass and the first failure) and reports
 // the highest rate that met every SLO, with each step's figures.
 func Search(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := pflag.NewFlagSet("search", pflag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.SortFlags = false
+	fs := newFlags("search", "usage: coordinator search --slo EXPR --from R0 --to R1 [flags] [URL]\n\nSteps the open-loop rate from R0 towards R1 (geometric steps, each --step-duration after a\n--warmup) until a step breaks an SLO, refines between the last pass and the first failure,\nand reports the highest rate that met every SLO: the knee of the latency-throughput curve.\nExit code 1 when no rate met them.\n\nflags (and those of run, but --rate, --duration, --stages, --concurrency):\n", stderr)
 	var o runOptions
 	var so searchOptions
 	so.flags(fs)
 	o.flags(fs)
-	fs.Usage = func() {
-		fmt.Fprintf(stderr, "usage: coordinator search --slo EXPR --from R0 --to R1 [flags] [URL]\n\nSteps the open-loop rate from R0 towards R1 (geometric steps, each --step-duration after a\n--warmup) until a step breaks an SLO, refines between the last pass and the first failure,\nand reports the highest rate that met every SLO: the knee of the latency-throughput curve.\nExit code 1 when no rate met them.\n\nflags (and those of run, but --rate, --duration, --stages, --concurrency):\n%s", fs.FlagUsages())
-	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, pflag.ErrHelp) {
-			return nil
-		}
-		return usageError{err}
+	if help, err := parse(fs, args); help || err != nil {
+		return err
 	}
 	for _, f := range searchIgnores {
 		if fs.Changed(f) {

@@ -54,22 +54,16 @@ func (o *workerOptions) flags(fs *pflag.FlagSet) {
 // coordinator ended the session, 2 for bad flags or a refusal, 3 when the
 // coordinator was lost or the worker was interrupted.
 func Worker(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	fs := pflag.NewFlagSet("worker", pflag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.SortFlags = false
-	fs.Usage = func() {
-		fmt.Fprintf(stderr, "usage: worker --join HOST:PORT [flags]\n\nJoins a coordinator (coordinator run --workers N) and generates the load it assigns.\n\nflags:\n%s", fs.FlagUsages())
-	}
+	fs := newFlags("worker", "usage: worker --join HOST:PORT [flags]\n\nJoins a coordinator (coordinator run --workers N) and generates the load it assigns.\n\nflags:\n", stderr)
 	if len(args) == 1 && args[0] == "version" {
 		fmt.Fprintln(stdout, "tailrace", version())
 		return ExitOK
 	}
 	var o workerOptions
 	o.flags(fs)
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, pflag.ErrHelp) {
-			return ExitOK
-		}
+	if help, err := parse(fs, args); help {
+		return ExitOK
+	} else if err != nil {
 		fmt.Fprintf(stderr, "worker: %v\n", err)
 		return ExitUsage
 	}
