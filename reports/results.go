@@ -145,16 +145,9 @@ type ArmWorker struct {
 // PhaseSummary is one phase's distribution over the whole arm. Hist is the
 // V2-encoded HdrHistogram (µs), base64, from which every figure can be rebuilt.
 type PhaseSummary struct {
-	Count   int64  `json:"count"`
-	MeanUS  int64  `json:"mean_us"`
-	P50US   int64  `json:"p50_us"`
-	P90US   int64  `json:"p90_us"`
-	P95US   int64  `json:"p95_us"`
-	P99US   int64  `json:"p99_us"`
-	P999US  int64  `json:"p999_us"`
-	MaxUS   int64  `json:"max_us"`
-	Clamped int64  `json:"clamped,omitempty"`
-	Hist    string `json:"hist"`
+	IntervalPhase        // the figures, as an interval's (flattened in JSON)
+	Clamped       int64  `json:"clamped,omitempty"`
+	Hist          string `json:"hist"`
 }
 
 // TailSlice is the mean composition of the requests at or above a quantile of
@@ -212,8 +205,10 @@ type IntervalPhase struct {
 }
 
 // intervalPhase summarizes h.
-func intervalPhase(h *histogram.Hist) IntervalPhase {
-	s := h.Summary()
+func intervalPhase(h *histogram.Hist) IntervalPhase { return figures(h.Summary()) }
+
+// figures is s in whole µs.
+func figures(s histogram.Summary) IntervalPhase {
 	return IntervalPhase{Count: s.Count, MeanUS: s.Mean.Microseconds(), P50US: s.P50.Microseconds(), P90US: s.P90.Microseconds(),
 		P95US: s.P95.Microseconds(), P99US: s.P99.Microseconds(), P999US: s.P999.Microseconds(), MaxUS: s.Max.Microseconds()}
 }
@@ -228,11 +223,7 @@ func Summarize(h *histogram.Hist) (PhaseSummary, error) {
 	if err != nil {
 		return PhaseSummary{}, fmt.Errorf("reports: encode histogram: %w", err)
 	}
-	return PhaseSummary{
-		Count: s.Count, MeanUS: s.Mean.Microseconds(), P50US: s.P50.Microseconds(), P90US: s.P90.Microseconds(),
-		P95US: s.P95.Microseconds(), P99US: s.P99.Microseconds(), P999US: s.P999.Microseconds(),
-		MaxUS: s.Max.Microseconds(), Clamped: s.Clamped, Hist: base64.StdEncoding.EncodeToString(enc),
-	}, nil
+	return PhaseSummary{IntervalPhase: figures(s), Clamped: s.Clamped, Hist: base64.StdEncoding.EncodeToString(enc)}, nil
 }
 
 // DecodeHist rebuilds a histogram from its base64 V2 form in results.json.

@@ -30,7 +30,7 @@ func fakeStep(capacity float64, ran *[]float64) stepRunner {
 		n := int64(rate * 2)
 		arm := reports.Arm{Mode: "keepalive", DurationS: 2,
 			Counters: histogramCounters(n),
-			Phases:   map[string]reports.PhaseSummary{"total": {Count: n, P50US: 9_000, P99US: p99}}}
+			Phases:   map[string]reports.PhaseSummary{"total": {IntervalPhase: reports.IntervalPhase{Count: n, P50US: 9_000, P99US: p99}}}}
 		return &reports.Results{Arms: []reports.Arm{arm}}, nil
 	}
 }
