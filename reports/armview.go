@@ -294,11 +294,11 @@ func p95(iv *Interval) int64 {
 	if iv.TotalP95US != 0 {
 		return iv.TotalP95US
 	}
-	hists, _, err := iv.Detail()
-	if err != nil || hists["total"] == "" {
+	enc, err := iv.PhaseHist("total")
+	if err != nil || enc == "" {
 		return iv.TotalP95US
 	}
-	h, err := DecodeHist(hists["total"])
+	h, err := DecodeHist(enc)
 	if err != nil {
 		return 0
 	}

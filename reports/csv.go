@@ -33,26 +33,17 @@ func armPhases(a *Arm) []histogram.Phase {
 // results written before interval summaries existed, from its histogram.
 // A phase absent from the interval has all zeros.
 func phaseOf(iv *Interval, p histogram.Phase) (IntervalPhase, error) {
-	hists, phases, err := iv.Detail()
-	if err != nil {
-		return IntervalPhase{}, err
-	}
-	return phaseIn(iv.Index, hists, phases, p)
-}
-
-// phaseIn is phaseOf on an interval's detail, already read.
-func phaseIn(index int, hists map[string]string, phases map[string]IntervalPhase, p histogram.Phase) (IntervalPhase, error) {
 	name := p.String()
-	if s, ok := phases[name]; ok || phases != nil {
-		return s, nil
+	if f, ok := iv.PhaseFigures(name); ok {
+		return f, nil
 	}
-	enc := hists[name]
-	if enc == "" {
-		return IntervalPhase{}, nil
+	enc, err := iv.PhaseHist(name)
+	if err != nil || enc == "" {
+		return IntervalPhase{}, err
 	}
 	h, err := DecodeHist(enc)
 	if err != nil {
-		return IntervalPhase{}, fmt.Errorf("reports: interval %d %s: %w", index, name, err)
+		return IntervalPhase{}, fmt.Errorf("reports: interval %d %s: %w", iv.Index, name, err)
 	}
 	return intervalPhase(h), nil
 }

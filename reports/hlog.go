@@ -60,15 +60,14 @@ func HLog(w io.Writer, a *Arm, p histogram.Phase) error {
 	}
 	for i := range a.Intervals {
 		iv := &a.Intervals[i]
-		hists, phases, err := iv.Detail()
+		s, err := phaseOf(iv, p)
 		if err != nil {
 			return fmt.Errorf("reports: hlog %s: %w", a.Mode, err)
 		}
-		s, err := phaseIn(iv.Index, hists, phases, p)
+		enc, err := iv.PhaseHist(p.String())
 		if err != nil {
 			return fmt.Errorf("reports: hlog %s: %w", a.Mode, err)
 		}
-		enc := hists[p.String()]
 		if enc == "" {
 			enc = empty
 		}
