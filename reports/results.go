@@ -1,11 +1,15 @@
 package reports
 
 import (
+	"bufio"
+	"bytes"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"time"
 
 	"github.com/tailrace/tailrace/histogram"
@@ -236,16 +240,89 @@ func DecodeHist(s string) (*histogram.Hist, error) {
 }
 
 // WriteFile writes r as indented JSON to path atomically: a reader sees the
-// old file or the new one, never half of one.
+// old file or the new one, never half of one. It streams: the arms'
+// intervals, which are most of a long run's file and may wait in a Spill, are
+// encoded one at a time, so writing costs memory for one interval, not for
+// the whole document.
 func WriteFile(path string, r *Results) error {
-	b, err := json.MarshalIndent(r, "", "  ")
+	return writeAtomic(path, func(w io.Writer) error { return EncodeJSON(w, r) })
+}
+
+// EncodeJSON writes r to w as json.MarshalIndent(r, "", "  ") would, and a
+// newline, byte for byte, without holding the whole document in memory.
+func EncodeJSON(w io.Writer, r *Results) error {
+	// The skeleton is r without its arms' intervals: every arm then writes
+	// `"intervals": null`, which nothing else in the document can contain
+	// (a string's quotes are escaped), and the intervals go in its place.
+	skel := *r
+	skel.Arms = slices.Clone(r.Arms)
+	for i := range skel.Arms {
+		skel.Arms[i].Intervals = nil
+	}
+	b, err := json.MarshalIndent(&skel, "", "  ")
 	if err != nil {
 		return fmt.Errorf("reports: %w", err)
 	}
-	return writeAtomic(path, append(b, '\n'))
+	hole := []byte(`"intervals": null`)
+	if bytes.Count(b, hole) != len(r.Arms) {
+		// Cannot happen with today's schema; never write a wrong file.
+		if b, err = json.MarshalIndent(r, "", "  "); err != nil {
+			return fmt.Errorf("reports: %w", err)
+		}
+		_, err = w.Write(append(b, '\n'))
+		return err
+	}
+	for i := range r.Arms {
+		j := bytes.Index(b, hole)
+		indent := string(b[bytes.LastIndexByte(b[:j], '\n')+1 : j])
+		if _, err := w.Write(b[:j+len(hole)-len("null")]); err != nil {
+			return err
+		}
+		if err := encodeIntervals(w, r.Arms[i].Intervals, indent); err != nil {
+			return err
+		}
+		b = b[j+len(hole):]
+	}
+	_, err = w.Write(append(b, '\n'))
+	return err
 }
 
-func writeAtomic(path string, data []byte) error {
+// encodeIntervals writes ivs as MarshalIndent would inside an object whose
+// keys sit at indent.
+func encodeIntervals(w io.Writer, ivs []Interval, indent string) error {
+	if ivs == nil {
+		_, err := io.WriteString(w, "null")
+		return err
+	}
+	if len(ivs) == 0 {
+		_, err := io.WriteString(w, "[]")
+		return err
+	}
+	in := indent + "  "
+	if _, err := io.WriteString(w, "[\n"+in); err != nil {
+		return err
+	}
+	for k := range ivs {
+		b, err := json.MarshalIndent(ivs[k], in, "  ")
+		if err != nil {
+			return fmt.Errorf("reports: %w", err)
+		}
+		if k < len(ivs)-1 {
+			b = append(b, ",\n"+in...)
+		} else {
+			b = append(b, "\n"+indent+"]"...)
+		}
+		if _, err := w.Write(b); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// writeAtomic writes what fill writes to path atomically, through a buffer:
+// a reader sees the old file or the new one, never half of one, and nothing
+// is left behind when fill or a write fails.
+func writeAtomic(path string, fill func(io.Writer) error) error {
 	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
 	if err != nil {
 		return fmt.Errorf("reports: %w", err)
@@ -256,17 +333,42 @@ func writeAtomic(path string, data []byte) error {
 		f.Close()
 		return fmt.Errorf("reports: %w", err)
 	}
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		return fmt.Errorf("reports: write %s: %w", path, err)
+	fw := &firstErrWriter{w: f}
+	bw := bufio.NewWriterSize(fw, 64<<10)
+	err = fill(bw)
+	if err == nil {
+		err = bw.Flush()
 	}
-	if err := f.Close(); err != nil {
-		return fmt.Errorf("reports: write %s: %w", path, err)
+	if fw.err != nil { // the file's own error says more than the renderer's
+		err = fmt.Errorf("reports: write %s: %w", path, fw.err)
+	}
+	if cerr := f.Close(); err == nil && cerr != nil {
+		err = fmt.Errorf("reports: write %s: %w", path, cerr)
+	}
+	if err != nil {
+		return err
 	}
 	if err := os.Rename(f.Name(), path); err != nil {
 		return fmt.Errorf("reports: %w", err)
 	}
 	return nil
+}
+
+// firstErrWriter remembers the first error of the writer under it.
+type firstErrWriter struct {
+	w   io.Writer
+	err error
+}
+
+func (f *firstErrWriter) Write(p []byte) (int, error) {
+	if f.err != nil {
+		return 0, f.err
+	}
+	n, err := f.w.Write(p)
+	if err != nil {
+		f.err = err
+	}
+	return n, err
 }
 
 // ReadFile reads a results.json and checks its schema.

@@ -1,7 +1,6 @@
 package reports
 
 import (
-	"bytes"
 	"fmt"
 	"io"
 	"os"
@@ -31,7 +30,7 @@ func WriteAll(dir string, r *Results) ([]string, error) {
 	var files []string
 	add := func(path string, f func(io.Writer) error) {
 		files = append(files, path)
-		g.Go(func() error { return writeWith(path, f) })
+		g.Go(func() error { return writeAtomic(path, f) })
 	}
 	add(filepath.Join(dir, "report.html"), func(w io.Writer) error { return HTML(w, r) })
 	if len(r.Arms) > 1 {
@@ -54,13 +53,4 @@ func WriteAll(dir string, r *Results) ([]string, error) {
 	err := g.Wait()
 	slices.Sort(files)
 	return files, err
-}
-
-// writeWith renders into memory, then writes path atomically.
-func writeWith(path string, f func(io.Writer) error) error {
-	var b bytes.Buffer
-	if err := f(&b); err != nil {
-		return err
-	}
-	return writeAtomic(path, b.Bytes())
 }
