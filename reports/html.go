@@ -50,14 +50,19 @@ const maxPoints = 600
 
 // HTML writes report.html: one self-contained page (inline CSS, inline SVG
 // charts, a small inline script, a Content-Security-Policy that forbids
-// every fetch) with the run's header and verdict, its SLOs and warnings,
-// its workers, and per arm the phase table, tail breakdown, latency and
-// rate over time, percentile spectrum, schedule lag, connections, errors
-// and slowest requests. It never prints; r is only read.
+// every fetch) with the run's header and verdict, its SLOs, its capacity
+// search if it was one (the steps and the latency-throughput curve), its
+// warnings and workers, and per arm the phase table, tail breakdown,
+// latency and rate over time, percentile spectrum, schedule lag,
+// connections, errors and slowest requests. It never prints; r is only
+// read.
 func HTML(w io.Writer, r *Results) error {
 	v := &pageView{Kind: "report", Title: "tailrace report: " + r.Plan.Target}
 	v.Header = header(r)
 	v.SLOs = sloTable(r)
+	if r.Search != nil {
+		v.Search = newSearchView(r.Search)
+	}
 	v.Warnings = r.Warnings
 	v.Workers = workerTable(r)
 	for i := range r.Arms {
@@ -94,6 +99,7 @@ type pageView struct {
 	JS          template.JS
 	Header      headerView
 	SLOs        *table
+	Search      *searchView
 	Warnings    []string
 	Workers     *table
 	Arms        []*armView
@@ -200,6 +206,10 @@ func verdict(r *Results) (string, string, string) {
 		}
 	}
 	switch {
+	case len(r.SLOs) == 0 && r.Search != nil:
+		// A search applies its SLOs to each step, not to the run.
+		word, class, text := searchVerdict(r.Search)
+		return word, class, "capacity search: " + text
 	case len(r.SLOs) == 0:
 		return "NO SLOs", "none", "no SLOs were given: add --slo 'total.p99<250ms' to gate on one"
 	case failed > 0:

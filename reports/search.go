@@ -3,7 +3,9 @@ package reports
 import (
 	"cmp"
 	"fmt"
+	"html/template"
 	"io"
+	"math"
 	"slices"
 	"strings"
 	"text/tabwriter"
@@ -59,18 +61,166 @@ func SearchText(w io.Writer, s *Search) error {
 			US(st.TotalP50US), US(st.TotalP99US), 100*st.ErrorRate, v)
 	}
 	tw.Flush()
-	switch {
-	case s.BestRPS == 0:
-		ew.printf("no rate met every SLO (the lowest, %s, failed)\n", rateText(s.FromRPS))
-	case s.FirstFailRPS > 0:
-		ew.printf("highest rate meeting every SLO: %s (the knee is between it and %s, which failed)\n", rateText(s.BestRPS), rateText(s.FirstFailRPS))
-	default:
-		ew.printf("highest rate meeting every SLO: %s (no step failed)\n", rateText(s.BestRPS))
-	}
+	ew.printf("%s\n", searchOutcome(s))
 	if s.Stopped != "" {
 		ew.printf("stopped: %s\n", s.Stopped)
 	}
 	return ew.err
+}
+
+// searchOutcome is the search's verdict in words, for the text summary
+// and report.html alike.
+func searchOutcome(s *Search) string {
+	switch {
+	case len(s.Steps) == 0:
+		return "no step was measured"
+	case s.BestRPS == 0:
+		return fmt.Sprintf("no rate met every SLO (the lowest, %s, failed)", rateText(s.FromRPS))
+	case s.FirstFailRPS > 0:
+		return fmt.Sprintf("highest rate meeting every SLO: %s (the knee is between it and %s, which failed)", rateText(s.BestRPS), rateText(s.FirstFailRPS))
+	}
+	return fmt.Sprintf("highest rate meeting every SLO: %s (no step failed)", rateText(s.BestRPS))
+}
+
+// searchView is the capacity search's section of report.html: the verdict,
+// the steps by rate, and the latency-throughput curve.
+type searchView struct {
+	Verdict, VerdictClass, VerdictText string
+	About                              string
+	Steps                              *table
+	Curve                              template.HTML
+}
+
+// searchVerdict is the search's verdict as report.html shows it: a word,
+// its class, and the outcome with why the search stopped.
+func searchVerdict(s *Search) (string, string, string) {
+	word, class, text := "CAPACITY", "pass", searchOutcome(s)+"."
+	if s.BestRPS == 0 {
+		word, class = "FAIL", "fail"
+	}
+	if s.Stopped != "" {
+		text += " Stopped: " + strings.TrimSuffix(s.Stopped, ".") + "."
+	}
+	return word, class, text
+}
+
+func newSearchView(s *Search) *searchView {
+	v := &searchView{}
+	v.Verdict, v.VerdictClass, v.VerdictText = searchVerdict(s)
+	if s.StepS > 0 {
+		v.About = searchAbout(s)
+	}
+	if len(s.Steps) == 0 {
+		return v
+	}
+	steps := sortedSteps(s.Steps)
+	v.Steps = searchTable(s, steps)
+	v.Curve = searchCurve(s, steps)
+	return v
+}
+
+// searchAbout says how the search stepped and what each step had to meet.
+func searchAbout(s *Search) string {
+	warmup := "with no warm-up"
+	if s.WarmupS > 0 {
+		warmup = fmt.Sprintf("after %.0fs of warm-up (not evaluated)", s.WarmupS)
+	}
+	return fmt.Sprintf("Each step ran an open-loop rate for %.0fs %s, stepping ×%.3g from %s towards %s, and had to meet every SLO: %s. The arm detail below is the run of the best step (of the last step when none passed).",
+		s.StepS, warmup, s.Factor, rateText(s.FromRPS), rateText(s.ToRPS), strings.Join(s.SLOs, ", "))
+}
+
+// isBest says whether st is the step the search reports as its best.
+func isBest(s *Search, st SearchStep) bool {
+	return st.Pass && s.BestRPS > 0 && st.RateRPS == s.BestRPS
+}
+
+func stepVerdict(s *Search, st SearchStep) string {
+	v := "pass"
+	if !st.Pass {
+		v = "FAIL " + strings.Join(st.Failed, ", ")
+	}
+	if isBest(s, st) {
+		v += " (best)"
+	}
+	if st.Degraded > 0 {
+		v += fmt.Sprintf(" (generator-limited in %d intervals)", st.Degraded)
+	}
+	return v
+}
+
+func searchTable(s *Search, steps []SearchStep) *table {
+	t := &table{ID: "search-steps", Caption: "Steps, by intended rate",
+		Head: []string{"rate", "achieved", "p50", "p99", "errors", "verdict"},
+		Note: "rate: intended arrivals per second; achieved: completed per second over the measured window; p50 and p99 of total, from the intended send time; errors: failed over intended arrivals, dropped included. Refine steps were run between the highest pass and the lowest failure. Amber: the generator fell behind its schedule, so the target may not have seen the intended rate."}
+	for _, st := range steps {
+		rate := numc(rateText(st.RateRPS))
+		if st.Refine {
+			rate.Text += " (refine)"
+			rate.Title = "a refine step, between the highest pass and the lowest failure"
+		}
+		achieved := numc(rateText(st.AchievedRPS))
+		verdict := passCell(st.Pass)
+		verdict.Text = stepVerdict(s, st)
+		if st.Degraded > 0 {
+			achieved.Class += " warn"
+			achieved.Title = fmt.Sprintf("the generator fell behind its schedule in %d intervals of this step", st.Degraded)
+			verdict.Title = achieved.Title
+		}
+		t.Rows = append(t.Rows, []cell{rate, achieved, usc(st.TotalP50US), usc(st.TotalP99US),
+			numc(fmt.Sprintf("%.2f%%", 100*st.ErrorRate)), verdict})
+	}
+	return t
+}
+
+// searchCurve draws total p50 and p99 against the achieved rate, a point
+// per step joined in order of intended rate: failed steps hollow, the best
+// step's rate ruled. The latency axis is logarithmic when the steps span
+// more than two decades, as past the knee they usually do.
+func searchCurve(s *Search, steps []SearchStep) template.HTML {
+	p50 := series{name: "p50", class: "c0", dots: true}
+	p99 := series{name: "p99", class: "c2", dots: true}
+	xmax, lo, hi := 0.0, math.Inf(1), 0.0
+	var rules []rule
+	for _, st := range steps {
+		x := st.AchievedRPS
+		xmax = math.Max(xmax, x)
+		for _, us := range []int64{st.TotalP50US, st.TotalP99US} {
+			hi = math.Max(hi, float64(us))
+			if us > 0 {
+				lo = math.Min(lo, float64(us))
+			}
+		}
+		cls := "pass"
+		if !st.Pass {
+			cls = "fail"
+		}
+		if isBest(s, st) && len(rules) == 0 {
+			cls += " best"
+			rules = append(rules, rule{x: x, class: "best", label: "best " + rateText(st.RateRPS),
+				title: fmt.Sprintf("highest rate meeting every SLO: %s (achieved %s)", rateText(st.RateRPS), rateText(x))})
+		}
+		tip := func(name string, us int64) mark {
+			return mark{class: cls, title: fmt.Sprintf("%s intended, %s achieved: %s %s; %s",
+				rateText(st.RateRPS), rateText(x), name, US(us), stepVerdict(s, st))}
+		}
+		p50.pts = append(p50.pts, xy{x, float64(st.TotalP50US)})
+		p50.marks = append(p50.marks, tip("p50", st.TotalP50US))
+		p99.pts = append(p99.pts, xy{x, float64(st.TotalP99US)})
+		p99.marks = append(p99.marks, tip("p99", st.TotalP99US))
+	}
+	xmax, xt := linTicks(xmax, func(v float64) string { return fmt.Sprintf("%g/s", v) })
+	c := &lineChart{id: "search-curve", title: "Latency against throughput: total p50 and p99 of each step (hollow: the step failed an SLO)",
+		x: scale{max: xmax}, xTicks: xt, xUnit: "rate", yUnit: "us", xLabel: "achieved requests per second",
+		series: []series{p50, p99}, rules: rules,
+		note: "A point per step, joined in order of intended rate; filled: the step met every SLO, hollow: it broke one; dashed line: the best step. Hover a point for its figures."}
+	if hi > 0 && hi/lo > 100 {
+		min, max, ticks := logTicksUS(lo, hi)
+		c.y, c.yTicks, c.yLabel = scale{log: true, min: min, max: max}, ticks, "log scale"
+	} else {
+		max, ticks := linTicks(hi, usShort)
+		c.y, c.yTicks = scale{max: max}, ticks
+	}
+	return c.figure()
 }
 
 func sortedSteps(steps []SearchStep) []SearchStep {

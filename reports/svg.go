@@ -70,6 +70,17 @@ type series struct {
 	dots  bool // mark each point: for sparse series
 	thin  bool
 	title string // tooltip of the legend entry
+	marks []mark // per point, when set: a dot with its own class and tooltip (marks[i] is pts[i])
+}
+
+// mark sets one point of a series apart, e.g. a step that failed an SLO.
+type mark struct{ class, title string }
+
+// rule is a labelled vertical line at x, e.g. the best rate of a search.
+type rule struct {
+	x            float64
+	class        string
+	label, title string
 }
 
 // band shades an x range, e.g. a degraded interval.
@@ -88,6 +99,7 @@ type lineChart struct {
 	xLabel, yLabel  string
 	series          []series
 	bands           []band
+	rules           []rule
 }
 
 func (c *lineChart) points() int {
@@ -115,6 +127,19 @@ func (c *lineChart) figure() template.HTML {
 			num1(x0), padT, num1(math.Max(x1-x0, 1)), h-padT-padB, esc(bd.title))
 	}
 	b.WriteString(`</g>`)
+	if len(c.rules) > 0 {
+		b.WriteString(`<g class="rules">`)
+		for _, r := range c.rules {
+			x, anchor, dx := c.x.px(r.x), "start", 4.0
+			if x > c.x.hi-80 {
+				anchor, dx = "end", -4 // a label at the right edge would run off it
+			}
+			fmt.Fprintf(&b, `<line class="rule %s" x1="%s" x2="%s" y1="%d" y2="%d"><title>%s</title></line>`,
+				r.class, num1(x), num1(x), padT, h-padB, esc(r.title))
+			fmt.Fprintf(&b, `<text class="rule %s" x="%s" y="%d" text-anchor="%s">%s</text>`, r.class, num1(x+dx), padT+12, anchor, esc(r.label))
+		}
+		b.WriteString(`</g>`)
+	}
 	for i, s := range c.series {
 		cls := "ln " + s.class
 		if s.thin {
@@ -132,7 +157,14 @@ func (c *lineChart) figure() template.HTML {
 			b.WriteString(num1(c.y.px(p.y)))
 		}
 		b.WriteString(`"/>`)
-		if s.dots || len(s.pts) == 1 {
+		switch {
+		case len(s.marks) == len(s.pts) && len(s.pts) > 0:
+			for j, p := range s.pts {
+				m := s.marks[j]
+				fmt.Fprintf(&b, `<circle class="dot %s %s" cx="%s" cy="%s" r="3.5"><title>%s</title></circle>`,
+					s.class, m.class, num1(c.x.px(p.x)), num1(c.y.px(p.y)), esc(m.title))
+			}
+		case s.dots || len(s.pts) == 1:
 			for _, p := range s.pts {
 				fmt.Fprintf(&b, `<circle class="dot %s" cx="%s" cy="%s" r="2.5"/>`, s.class, num1(c.x.px(p.x)), num1(c.y.px(p.y)))
 			}

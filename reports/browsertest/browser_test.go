@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -38,7 +39,8 @@ func launch(t *testing.T) (*browsertest.Browser, context.Context) {
 }
 
 // pages renders report.html and compare.html of seeded results, with one
-// SLO violated so that every section of the page is there.
+// SLO violated so that every section of the page is there, and
+// search.html: the report of the same results with a capacity search.
 func pages(t *testing.T, dir string) map[string][]byte {
 	t.Helper()
 	r, err := synth.Results(synth.Small())
@@ -63,7 +65,13 @@ func pages(t *testing.T, dir string) map[string][]byte {
 	if err := reports.Compare(&cmp, []*reports.Results{r}, nil); err != nil {
 		t.Fatal(err)
 	}
-	return map[string][]byte{"report.html": rep.Bytes(), "compare.html": cmp.Bytes()}
+	withSearch := *r
+	withSearch.Search = synth.Search()
+	var search bytes.Buffer
+	if err := reports.HTML(&search, &withSearch); err != nil {
+		t.Fatal(err)
+	}
+	return map[string][]byte{"report.html": rep.Bytes(), "compare.html": cmp.Bytes(), "search.html": search.Bytes()}
 }
 
 var chartRE = regexp.MustCompile(`<svg class="chart[^"]*" id="[^"]*" data-chart=`)
@@ -90,6 +98,9 @@ func TestReportsInBrowser(t *testing.T) {
 		want := len(chartRE.FindAll(page, -1))
 		if len(res.Charts) != want || want == 0 {
 			t.Errorf("%s: the browser found %d charts, the page has %d", name, len(res.Charts), want)
+		}
+		if name == "search.html" && !slices.ContainsFunc(res.Charts, func(c browsertest.Chart) bool { return c.ID == "search-curve" }) {
+			t.Errorf("%s: the browser found no search-curve chart", name)
 		}
 		if len(res.Screenshot) < 1000 || !bytes.HasPrefix(res.Screenshot, []byte("\x89PNG")) {
 			t.Errorf("%s: no screenshot (%d bytes)", name, len(res.Screenshot))

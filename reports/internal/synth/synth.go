@@ -236,3 +236,21 @@ func Long(n int, modes ...string) (*reports.Results, error) {
 	r.DurationS = float64(n * len(modes))
 	return r, nil
 }
+
+// Search is a made-up capacity search for the renderers' tests: five
+// steps in the order run (three geometric, two refine), of which two fail
+// an SLO and one was limited by the generator. The best rate is 282.8/s;
+// the lowest failure 336.4/s.
+func Search() *reports.Search {
+	return &reports.Search{SLOs: []string{"total.p99<50ms", "errors<1%"}, FromRPS: 100, ToRPS: 1600, Factor: 2, StepS: 10, WarmupS: 2,
+		Steps: []reports.SearchStep{
+			{RateRPS: 100, AchievedRPS: 99.8, TotalP50US: 1900, TotalP99US: 4800, Pass: true},
+			{RateRPS: 200, AchievedRPS: 199.1, TotalP50US: 2300, TotalP99US: 9100, ErrorRate: 0.0004, Pass: true, Degraded: 2},
+			{RateRPS: 400, AchievedRPS: 352.6, TotalP50US: 96000, TotalP99US: 840000, ErrorRate: 0.031,
+				Failed: []string{"total.p99<50ms (840.00ms)", "errors<1% (3.10%)"}},
+			{RateRPS: 282.8, AchievedRPS: 281.9, TotalP50US: 3100, TotalP99US: 31000, ErrorRate: 0.001, Pass: true, Refine: true},
+			{RateRPS: 336.4, AchievedRPS: 330.2, TotalP50US: 14000, TotalP99US: 120000, ErrorRate: 0.004, Refine: true,
+				Failed: []string{"total.p99<50ms (120.00ms)"}},
+		},
+		BestRPS: 282.8, FirstFailRPS: 336.4, Stopped: "an SLO failed at 400/s"}
+}
