@@ -22,7 +22,7 @@ if [[ ${BENCH_QUICK:-0} == 1 ]]; then
 	reps=${BENCH_REPS:-1}
 fi
 scenarios=${BENCH_SCENARIOS:-"s1 s2 s3 s4 s6ka s6new s6resume s6x25519"}
-want_tools=${BENCH_TOOLS:-"tailrace wrk ab h2load fortio fortio-u hey vegeta"}
+want_tools=${BENCH_TOOLS:-"tailrace wrk ab h2load fortio fortio-u hey vegeta eventloop eventloop-b"}
 bin=${BENCH_BIN:-$here/.bin} # tools built here; kept between runs
 work=$(mktemp -d /tmp/tailrace-bench.XXXXXX)
 out=$work/results
@@ -76,8 +76,9 @@ install() {
 			go build -o "$bin/vegeta" github.com/tsenart/vegeta/v12)
 		rm -rf "$m"
 	fi
-	log "building tailrace, its calibration target and benchsum"
+	log "building tailrace, its calibration target, benchsum and eventloop"
 	(cd "$repo" && go build -o "$bin/tailrace" ./cmd/coordinator && go build -o "$bin/target" ./cmd/target &&
+		go build -o "$bin/eventloop" ./bench/eventloop &&
 		go build -o "$bin/benchsum" ./bench/benchsum)
 	log "k6 is not packaged for Debian nor reachable from here: skipped"
 }
@@ -141,6 +142,10 @@ cmd() {
 	# its arrivals come in bursts (50 every 5 ms here); -uniform spreads
 	# them evenly, as tailrace's schedule is.
 	s3/fortio-u) C=("$bin/fortio" load -quiet -uniform -qps 10000 -c $CONNS -t $d $PLAIN) ;;
+	# S3 as a wrk2-style event loop with no Go runtime in the way
+	# (bench/eventloop): evenly spaced, then in bursts as plain fortio sends.
+	s3/eventloop) C=("$bin/eventloop" -addr 127.0.0.1:18080 -rate 10000 -c $CONNS -duration $d) ;;
+	s3/eventloop-b) C=("$bin/eventloop" -addr 127.0.0.1:18080 -rate 10000 -c $CONNS -duration $d -batch 5ms) ;;
 	s3/hey) C=("$bin/hey" -z $d -c $CONNS -q 200 $PLAIN) ;;
 	s3/vegeta) C=(vegeta -rate=10000/s -duration=$d -keepalive=true) ;;
 

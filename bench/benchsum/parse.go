@@ -92,6 +92,10 @@ func parseRun(tool, outPath string) result {
 		if _, errDist, ok := strings.Cut(out, "Error distribution:"); ok {
 			r.errs += sum(findAll(errDist, `(?m)^\s+\[(\d+)\]\s`))
 		}
+	case "eventloop", "eventloop-b":
+		r.rps = find(out, `in [\d.]+s \(([\d.]+)/s\)`)
+		r.count = find(out, `requests (\d+)`)
+		r.errs = find(out, `bad (\d+)`)
 	case "vegeta":
 		r.rps = find(out, `Requests\s+\[total, rate, throughput\]\s+[\d.]+, [\d.]+, ([\d.]+)`)
 		total := find(out, `Requests\s+\[total, rate, throughput\]\s+(\d+)`)

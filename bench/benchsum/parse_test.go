@@ -25,6 +25,8 @@ func TestParseRun(t *testing.T) {
 		{"fortio", "# target 50% 0.000519833\nCode 200 : 330515 (99.0 %)\nCode -1 : 10 (1.0 %)\nAll done 330525 calls (plus 50 warmup) 0.454 ms avg, 110161.2 qps\n", 110161.2, 330525, 10, 0.519833},
 		// hey: status and error distributions.
 		{"hey", "  Requests/sec:\t29642.6408\n  50%% in 0.0014 secs\nStatus code distribution:\n  [200]\t89076 responses\n  [503]\t4 responses\n\nError distribution:\n  [7]\tGet \"http://x\": dial tcp: refused\n", 29642.6408, 89076, 11, 1.4},
+		// bench/eventloop: bad answers are errors; no latency.
+		{"eventloop", "requests 99998  bad 2  late>1ms 37  in 10.00s (9999.8/s)\ncpu s per 100k 4.64  (user 0.23s sys 1.17s)  context switches per request 2.11\n", 9999.8, 99998, 2, -1},
 		// vegeta report: throughput is the third figure; p50 the third latency.
 		{"vegeta", "Requests      [total, rate, throughput]         96087, 32026.71, 32019.35\nLatencies     [min, mean, 50, 90, 95, 99, max]  37.475µs, 816.839µs, 677.061µs, 1.602ms, 1.977ms, 2.822ms, 12.22ms\nSuccess       [ratio]                           100.00%\n", 32019.35, 96087, 0, 0.677061},
 	}

@@ -133,6 +133,7 @@ func table(w io.Writer, dir string) error {
 		return err
 	}
 	s4Excess(w, dir)
+	s3EventLoop(w, dir)
 	fmt.Fprintln(w, "\n'-' not run, '?' output not understood, '!' more than 0.1% of requests failed (excluded from best peer).")
 	fmt.Fprintln(w, "Ratios are tailrace divided by the other; for rows where lower is better (RSS, CPU, lag, p50) below 1 is better.")
 	return nil
@@ -160,4 +161,15 @@ func s4Excess(w io.Writer, dir string) {
 		}
 	}
 	fmt.Fprintln(w, " (ms; ab and h2load report a mean, not a median)")
+}
+
+// s3EventLoop prints what bench/eventloop, S3 sent by a raw epoll loop
+// with no Go runtime in the way, cost: evenly spaced (eventloop) and in
+// bursts of 50 every 5 ms (eventloop-b).
+func s3EventLoop(w io.Writer, dir string) {
+	even, burst := collect(dir, "s3", "eventloop", cpuPer100k), collect(dir, "s3", "eventloop-b", cpuPer100k)
+	if even.runs == 0 && burst.runs == 0 {
+		return
+	}
+	fmt.Fprintf(w, "\nS3 as a raw epoll event loop (bench/eventloop, no timing): CPU s per 100k requests evenly spaced %s, in bursts of 50 every 5 ms %s\n", even, burst)
 }
