@@ -1,0 +1,154 @@
+package loadgen
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"syscall"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// TestFileConnIOAsFile: fileConn's Read and Write (raw system calls) give
+// what os.File's Read and Write gave on the same socket in the same
+// situation: the same counts, and errors that read the same and match the
+// same sentinels. Each case runs twice, on two connections to one
+// listener: once through fileConn's methods, once through the embedded
+// os.File's.
+func TestFileConnIOAsFile(t *testing.T) {
+	type ioFunc func(c *fileConn, p []byte) (int, error)
+	readRaw := func(c *fileConn, p []byte) (int, error) { return c.Read(p) }
+	readFile := func(c *fileConn, p []byte) (int, error) { return c.File.Read(p) }
+	writeRaw := func(c *fileConn, p []byte) (int, error) { return c.Write(p) }
+	writeFile := func(c *fileConn, p []byte) (int, error) { return c.File.Write(p) }
+
+	cases := []struct {
+		name string
+		// run sets the scene on c (whose server side is srv) and does one
+		// read or write with op, returning what to compare.
+		run   func(t *testing.T, c *fileConn, srv *net.TCPConn, op ioFunc) (int, error)
+		write bool
+		is    error // the sentinel the error must match, if any
+	}{
+		{name: "data", run: func(t *testing.T, c *fileConn, srv *net.TCPConn, op ioFunc) (int, error) {
+			srv.Write([]byte("hello"))
+			p := make([]byte, 64)
+			n, err := op(c, p)
+			if string(p[:n]) != "hello" {
+				return n, fmt.Errorf("read %q", p[:n])
+			}
+			return n, err
+		}},
+		{name: "empty buffer", run: func(t *testing.T, c *fileConn, srv *net.TCPConn, op ioFunc) (int, error) {
+			return op(c, nil)
+		}},
+		{name: "eof", is: nil, run: func(t *testing.T, c *fileConn, srv *net.TCPConn, op ioFunc) (int, error) {
+			srv.Close()
+			return op(c, make([]byte, 64))
+		}},
+		{name: "reset", is: syscall.ECONNRESET, run: func(t *testing.T, c *fileConn, srv *net.TCPConn, op ioFunc) (int, error) {
+			srv.SetLinger(0)
+			srv.Close()
+			return op(c, make([]byte, 64))
+		}},
+		{name: "deadline passed", is: os.ErrDeadlineExceeded, run: func(t *testing.T, c *fileConn, srv *net.TCPConn, op ioFunc) (int, error) {
+			c.SetReadDeadline(time.Now().Add(-time.Second))
+			return op(c, make([]byte, 64))
+		}},
+		{name: "deadline while waiting", is: os.ErrDeadlineExceeded, run: func(t *testing.T, c *fileConn, srv *net.TCPConn, op ioFunc) (int, error) {
+			c.SetReadDeadline(time.Now().Add(30 * time.Millisecond))
+			return op(c, make([]byte, 64))
+		}},
+		{name: "closed", is: os.ErrClosed, run: func(t *testing.T, c *fileConn, srv *net.TCPConn, op ioFunc) (int, error) {
+			c.Close()
+			return op(c, make([]byte, 64))
+		}},
+		{name: "closed while waiting", is: os.ErrClosed, run: func(t *testing.T, c *fileConn, srv *net.TCPConn, op ioFunc) (int, error) {
+			time.AfterFunc(30*time.Millisecond, func() { c.Close() })
+			return op(c, make([]byte, 64))
+		}},
+		{name: "write", write: true, run: func(t *testing.T, c *fileConn, srv *net.TCPConn, op ioFunc) (int, error) {
+			return op(c, []byte("GET / HTTP/1.1\r\n\r\n"))
+		}},
+		{name: "write deadline while blocked", write: true, is: os.ErrDeadlineExceeded, run: func(t *testing.T, c *fileConn, srv *net.TCPConn, op ioFunc) (int, error) {
+			// The server never reads: the socket buffers fill, then the
+			// write waits until its deadline. How much went out first is
+			// the kernel's business; that some did and the error are ours.
+			c.SetWriteDeadline(time.Now().Add(100 * time.Millisecond))
+			n, err := op(c, make([]byte, 64<<20))
+			if n <= 0 || n >= 64<<20 {
+				return n, fmt.Errorf("wrote %d bytes before the deadline", n)
+			}
+			return 0, err
+		}},
+		{name: "write closed", write: true, is: os.ErrClosed, run: func(t *testing.T, c *fileConn, srv *net.TCPConn, op ioFunc) (int, error) {
+			c.Close()
+			return op(c, []byte("x"))
+		}},
+		{name: "write after reset", write: true, is: syscall.ECONNRESET, run: func(t *testing.T, c *fileConn, srv *net.TCPConn, op ioFunc) (int, error) {
+			srv.SetLinger(0)
+			srv.Close()
+			// Wait until the reset has arrived (the socket reports it),
+			// without reading it away.
+			deadline := time.Now().Add(5 * time.Second)
+			for time.Now().Before(deadline) {
+				var ready bool
+				c.rc.Control(func(fd uintptr) {
+					fds := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}
+					n, _ := unix.Poll(fds, 10)
+					ready = n == 1 && fds[0].Revents&(unix.POLLERR|unix.POLLHUP) != 0
+				})
+				if ready {
+					break
+				}
+			}
+			return op(c, []byte("x"))
+		}},
+	}
+
+	ln, err := net.ListenTCP("tcp4", &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	pair := func(t *testing.T) (*fileConn, *net.TCPConn) {
+		nc, err := rawDial(context.Background(), ln.Addr().(*net.TCPAddr).AddrPort(), time.Now().Add(5*time.Second))
+		if err != nil {
+			t.Fatal(err)
+		}
+		srv, err := ln.AcceptTCP()
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { nc.Close(); srv.Close() })
+		return nc.(*fileConn), srv
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			raw, file := readRaw, readFile
+			if tc.write {
+				raw, file = writeRaw, writeFile
+			}
+			c1, s1 := pair(t)
+			n1, err1 := tc.run(t, c1, s1, raw)
+			c2, s2 := pair(t)
+			n2, err2 := tc.run(t, c2, s2, file)
+			if n1 != n2 || fmt.Sprint(err1) != fmt.Sprint(err2) {
+				t.Fatalf("fileConn gave (%d, %v), os.File (%d, %v)", n1, err1, n2, err2)
+			}
+			if fmt.Sprintf("%T", err1) != fmt.Sprintf("%T", err2) {
+				t.Errorf("error types differ: %T against %T", err1, err2)
+			}
+			if tc.is != nil && !errors.Is(err1, tc.is) {
+				t.Errorf("error %v does not match %v", err1, tc.is)
+			}
+			if tc.name == "eof" && err1 == nil {
+				t.Error("no EOF")
+			}
+		})
+	}
+}
