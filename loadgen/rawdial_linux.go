@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/netip"
 	"os"
+	"sync"
 	"syscall"
 	"time"
 	"unsafe"
@@ -63,7 +64,7 @@ func rawDial(ctx context.Context, ap netip.AddrPort, deadline time.Time) (net.Co
 		f.Close()
 		return nil, opErr("socket", err)
 	}
-	c := &fileConn{File: f, rc: rc, raddr: ap}
+	c := newFileConn(f, rc, ap)
 	if cerr == nil {
 		return c, nil
 	}
@@ -130,6 +131,63 @@ type fileConn struct {
 	*os.File
 	rc    syscall.RawConn
 	raddr netip.AddrPort
+	r, w  rawIO // one read and one write at a time, without allocating
+}
+
+// rawIO is one direction's system call as a function for RawConn.Read or
+// Write, made once per connection: a closure made per call would allocate.
+type rawIO struct {
+	mu    sync.Mutex
+	p     []byte
+	n     int
+	errno syscall.Errno
+	fn    func(fd uintptr) bool
+	trap  uintptr // SYS_READ or SYS_WRITE
+}
+
+func newFileConn(f *os.File, rc syscall.RawConn, raddr netip.AddrPort) *fileConn {
+	c := &fileConn{File: f, rc: rc, raddr: raddr}
+	c.r.trap, c.r.fn = syscall.SYS_READ, c.r.read
+	c.w.trap, c.w.fn = syscall.SYS_WRITE, c.w.write
+	return c
+}
+
+// read makes one read(2) of p: false asks RawConn.Read to wait for
+// readability (EAGAIN).
+func (x *rawIO) read(fd uintptr) bool {
+	for {
+		r, _, e := syscall.RawSyscall(x.trap, fd, uintptr(unsafe.Pointer(&x.p[0])), uintptr(len(x.p)))
+		switch e {
+		case 0:
+			x.n = int(r)
+		case syscall.EINTR:
+			continue
+		case syscall.EAGAIN:
+			return false
+		default:
+			x.errno = e
+		}
+		return true
+	}
+}
+
+// write writes what is left of p: false asks RawConn.Write to wait for
+// writability (EAGAIN).
+func (x *rawIO) write(fd uintptr) bool {
+	for x.n < len(x.p) {
+		r, _, e := syscall.RawSyscall(x.trap, fd, uintptr(unsafe.Pointer(&x.p[x.n])), uintptr(len(x.p)-x.n))
+		switch e {
+		case 0:
+			x.n += int(r)
+		case syscall.EINTR:
+		case syscall.EAGAIN:
+			return false
+		default:
+			x.errno = e
+			return true
+		}
+	}
+	return true
 }
 
 // Read reads as os.File's Read does, with the same results and errors,
@@ -151,24 +209,12 @@ func (c *fileConn) Read(p []byte) (int, error) {
 	if len(p) == 0 {
 		return c.File.Read(p)
 	}
-	var n int
-	var errno syscall.Errno
-	err := c.rc.Read(func(fd uintptr) bool {
-		for {
-			r, _, e := syscall.RawSyscall(syscall.SYS_READ, fd, uintptr(unsafe.Pointer(&p[0])), uintptr(len(p)))
-			switch e {
-			case 0:
-				n = int(r)
-			case syscall.EINTR:
-				continue
-			case syscall.EAGAIN:
-				return false // wait for readability
-			default:
-				errno = e
-			}
-			return true
-		}
-	})
+	c.r.mu.Lock()
+	c.r.p, c.r.n, c.r.errno = p, 0, 0
+	err := c.rc.Read(c.r.fn)
+	n, errno := c.r.n, c.r.errno
+	c.r.p = nil
+	c.r.mu.Unlock()
 	switch {
 	case err != nil:
 		return c.File.Read(p)
@@ -183,24 +229,12 @@ func (c *fileConn) Read(p []byte) (int, error) {
 // Write writes all of p as os.File's Write does, with the same results and
 // errors, making each write(2) with RawSyscall (see Read).
 func (c *fileConn) Write(p []byte) (int, error) {
-	var n int
-	var errno syscall.Errno
-	err := c.rc.Write(func(fd uintptr) bool {
-		for n < len(p) {
-			r, _, e := syscall.RawSyscall(syscall.SYS_WRITE, fd, uintptr(unsafe.Pointer(&p[n])), uintptr(len(p)-n))
-			switch e {
-			case 0:
-				n += int(r)
-			case syscall.EINTR:
-			case syscall.EAGAIN:
-				return false // wait for writability
-			default:
-				errno = e
-				return true
-			}
-		}
-		return true
-	})
+	c.w.mu.Lock()
+	c.w.p, c.w.n, c.w.errno = p, 0, 0
+	err := c.rc.Write(c.w.fn)
+	n, errno := c.w.n, c.w.errno
+	c.w.p = nil
+	c.w.mu.Unlock()
 	switch {
 	case err != nil:
 		m, err := c.File.Write(p[n:])
