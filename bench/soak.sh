@@ -9,7 +9,8 @@
 # tailrace on CPU 0 with --out (so the journal, the per-interval spill and
 # the report are all in play), reads its VmRSS every 15 s, and prints the
 # series and the growth from the 2-minute mark (after the GC's heap goal has
-# settled) to the last sample under load. Loopback only; bounded in time.
+# settled) to the last sample under load, then the peak of the whole run,
+# writing its outputs included. Loopback only; bounded in time.
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -52,6 +53,13 @@ for i in $(seq 1 $(((secs + 14) / 15))); do
 	[[ -z $r ]] && break
 	echo "$((i * 15)) $r" | tee -a "$work/rss"
 done
+# Then, until it exits, its peak RSS so far (VmHWM, which only grows): the
+# last value read includes writing results.json and the report.
+hwm=
+while h=$(awk '/VmHWM/{print $2}' "/proc/$gen/status" 2>/dev/null) && [[ -n $h ]]; do
+	hwm=$h
+	sleep 0.1
+done
 wait $tr || true
 grep -E '^requests:' "$work/run.out" || true
 # The last sample under load is the last before the run's end (the end
@@ -59,4 +67,5 @@ grep -E '^requests:' "$work/run.out" || true
 awk -v end="$secs" '$1 >= 120 && $1 < end { if (!base) base = $2; last = $2 }
 	END { if (base) printf "RSS %.1f MB at 2 min, %.1f MB at the end of load: %+.1f%%\n", base/1024, last/1024, (last-base)*100/base;
 	      else print "soak: too short to compare (needs more than 2 minutes)" }' "$work/rss"
+[[ -n $hwm ]] && awk -v h="$hwm" 'BEGIN { printf "peak RSS of the whole run, writing its outputs included (VmHWM): %.1f MB\n", h/1024 }'
 echo "outputs: $work"
