@@ -190,6 +190,22 @@ func (x *rawIO) write(fd uintptr) bool {
 	return true
 }
 
+// rawDo runs x's system call on p through the RawConn (c.r reads, c.w
+// writes): what it moved, the error the call returned, and the netpoller's.
+func (c *fileConn) rawDo(x *rawIO, p []byte) (int, syscall.Errno, error) {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	x.p, x.n, x.errno = p, 0, 0
+	var err error
+	if x == &c.r {
+		err = c.rc.Read(x.fn)
+	} else {
+		err = c.rc.Write(x.fn)
+	}
+	x.p = nil
+	return x.n, x.errno, err
+}
+
 // Read reads as os.File's Read does, with the same results and errors,
 // but makes the read(2) itself with RawSyscall: the socket is non-blocking,
 // so the call never blocks, and when it would, the netpoller waits as for
@@ -209,12 +225,7 @@ func (c *fileConn) Read(p []byte) (int, error) {
 	if len(p) == 0 {
 		return c.File.Read(p)
 	}
-	c.r.mu.Lock()
-	c.r.p, c.r.n, c.r.errno = p, 0, 0
-	err := c.rc.Read(c.r.fn)
-	n, errno := c.r.n, c.r.errno
-	c.r.p = nil
-	c.r.mu.Unlock()
+	n, errno, err := c.rawDo(&c.r, p)
 	switch {
 	case err != nil:
 		return c.File.Read(p)
@@ -229,12 +240,7 @@ func (c *fileConn) Read(p []byte) (int, error) {
 // Write writes all of p as os.File's Write does, with the same results and
 // errors, making each write(2) with RawSyscall (see Read).
 func (c *fileConn) Write(p []byte) (int, error) {
-	c.w.mu.Lock()
-	c.w.p, c.w.n, c.w.errno = p, 0, 0
-	err := c.rc.Write(c.w.fn)
-	n, errno := c.w.n, c.w.errno
-	c.w.p = nil
-	c.w.mu.Unlock()
+	n, errno, err := c.rawDo(&c.w, p)
 	switch {
 	case err != nil:
 		m, err := c.File.Write(p[n:])

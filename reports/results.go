@@ -333,7 +333,7 @@ func writeAtomic(path string, fill func(io.Writer) error) error {
 		f.Close()
 		return fmt.Errorf("reports: %w", err)
 	}
-	fw := &firstErrWriter{w: f}
+	fw := &errWriter{w: f}
 	bw := bufio.NewWriterSize(fw, 64<<10)
 	err = fill(bw)
 	if err == nil {
@@ -352,23 +352,6 @@ func writeAtomic(path string, fill func(io.Writer) error) error {
 		return fmt.Errorf("reports: %w", err)
 	}
 	return nil
-}
-
-// firstErrWriter remembers the first error of the writer under it.
-type firstErrWriter struct {
-	w   io.Writer
-	err error
-}
-
-func (f *firstErrWriter) Write(p []byte) (int, error) {
-	if f.err != nil {
-		return 0, f.err
-	}
-	n, err := f.w.Write(p)
-	if err != nil {
-		f.err = err
-	}
-	return n, err
 }
 
 // ReadFile reads a results.json and checks its schema.

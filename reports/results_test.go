@@ -8,28 +8,13 @@ import (
 	"testing"
 
 	"github.com/tailrace/tailrace/reports"
-	"github.com/tailrace/tailrace/reports/internal/synth"
 )
 
 // TestEncodeJSON: the streaming encoder writes exactly what
 // json.MarshalIndent writes, whether the intervals are in memory or
 // spilled, nil or empty, and whatever the strings around them hold.
 func TestEncodeJSON(t *testing.T) {
-	mem, err := synth.Results(synth.Small())
-	if err != nil {
-		t.Fatal(err)
-	}
-	sp, err := reports.NewSpill(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer sp.Close()
-	c := synth.Small()
-	c.Spill = sp
-	spilled, err := synth.Results(c)
-	if err != nil {
-		t.Fatal(err)
-	}
+	mem, spilled, _ := memAndSpilled(t)
 	if len(mem.Arms) < 2 || len(mem.Arms[0].Intervals) < 2 {
 		t.Fatalf("synth.Small has %d arms: too small for this test", len(mem.Arms))
 	}
@@ -79,16 +64,7 @@ func TestEncodeJSON(t *testing.T) {
 // spill closed under it), the file already at path is untouched and no
 // temporary file is left beside it.
 func TestWriteFileFailureKeepsOldFile(t *testing.T) {
-	sp, err := reports.NewSpill(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	c := synth.Small()
-	c.Spill = sp
-	spilled, err := synth.Results(c)
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, spilled, sp := memAndSpilled(t)
 	dir := t.TempDir()
 	path := filepath.Join(dir, "results.json")
 	if err := os.WriteFile(path, []byte("old\n"), 0o644); err != nil {

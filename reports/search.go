@@ -213,13 +213,7 @@ func searchCurve(s *Search, steps []SearchStep) template.HTML {
 		x: scale{max: xmax}, xTicks: xt, xUnit: "rate", yUnit: "us", xLabel: "achieved requests per second",
 		series: []series{p50, p99}, rules: rules,
 		note: "A point per step, joined in order of intended rate; filled: the step met every SLO, hollow: it broke one; dashed line: the best step. Hover a point for its figures."}
-	if hi > 0 && hi/lo > 100 {
-		min, max, ticks := logTicksUS(lo, hi)
-		c.y, c.yTicks, c.yLabel = scale{log: true, min: min, max: max}, ticks, "log scale"
-	} else {
-		max, ticks := linTicks(hi, usShort)
-		c.y, c.yTicks = scale{max: max}, ticks
-	}
+	c.latencyAxis(lo, hi)
 	return c.figure()
 }
 

@@ -56,13 +56,7 @@ func spectrumChart(id, title, note string, small bool, ss []series) template.HTM
 	}
 	c := &lineChart{id: id, title: title, note: note, small: small, x: scale{log: true, min: 1, max: spectrumEdge},
 		xTicks: quantileTicks, xUnit: "q", yUnit: "us", xLabel: "percentile (log scale: each step is ten times rarer)", series: ss}
-	if hi/lo > 100 {
-		min, max, ticks := logTicksUS(lo, hi)
-		c.y, c.yTicks, c.yLabel = scale{log: true, min: min, max: max}, ticks, "log scale"
-	} else {
-		max, ticks := linTicks(hi, usShort)
-		c.y, c.yTicks = scale{max: max}, ticks
-	}
+	c.latencyAxis(lo, hi)
 	return c.figure()
 }
 

@@ -14,26 +14,32 @@ import (
 	"github.com/tailrace/tailrace/reports/internal/synth"
 )
 
+// memAndSpilled makes synth.Small's results twice: kept in memory, and with
+// their intervals spilled to sp, which is closed when the test ends.
+func memAndSpilled(t *testing.T) (mem, spilled *reports.Results, sp *reports.Spill) {
+	t.Helper()
+	mem, err := synth.Results(synth.Small())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sp, err = reports.NewSpill(t.TempDir()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { sp.Close() })
+	c := synth.Small()
+	c.Spill = sp
+	if spilled, err = synth.Results(c); err != nil {
+		t.Fatal(err)
+	}
+	return mem, spilled, sp
+}
+
 // TestSpillSameOutputs: results whose intervals were spilled to a file
 // marshal, and export to every file WriteAll writes, byte for byte as the
 // same results kept in memory; and the spilled intervals hold nothing in
 // their Hists and Phases fields.
 func TestSpillSameOutputs(t *testing.T) {
-	mem, err := synth.Results(synth.Small())
-	if err != nil {
-		t.Fatal(err)
-	}
-	sp, err := reports.NewSpill(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer sp.Close()
-	c := synth.Small()
-	c.Spill = sp
-	spilled, err := synth.Results(c)
-	if err != nil {
-		t.Fatal(err)
-	}
+	mem, spilled, sp := memAndSpilled(t)
 	for ai, a := range spilled.Arms {
 		for i, iv := range a.Intervals {
 			if iv.Hists != nil || iv.Phases != nil {

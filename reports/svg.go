@@ -102,6 +102,18 @@ type lineChart struct {
 	rules           []rule
 }
 
+// latencyAxis sets a latency y axis for values in [lo, hi] µs (lo the
+// smallest above 0): logarithmic when they span more than two decades.
+func (c *lineChart) latencyAxis(lo, hi float64) {
+	if hi > 0 && hi/lo > 100 {
+		min, max, ticks := logTicksUS(lo, hi)
+		c.y, c.yTicks, c.yLabel = scale{log: true, min: min, max: max}, ticks, "log scale"
+		return
+	}
+	max, ticks := linTicks(hi, usShort)
+	c.y, c.yTicks = scale{max: max}, ticks
+}
+
 func (c *lineChart) points() int {
 	n := 0
 	for _, s := range c.series {
