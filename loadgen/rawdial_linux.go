@@ -14,15 +14,16 @@ import (
 )
 
 // rawDial connects a TCP socket to ap itself instead of through net.Dialer,
-// for the many-connections-a-second modes (close, resume): net.Dialer costs
-// about twice the user CPU per connection (its contexts, timers and
-// finalizers, getsockname and getpeername, and a park in the netpoller for
-// every connect even where the handshake completed inside connect, as it
-// does on loopback). Here a connect that has completed by the time the
+// in every mode (it counts most in close and resume, a connection per
+// request): net.Dialer costs about twice the user CPU per connection (its
+// contexts, timers and finalizers, getsockname and getpeername, and a park
+// in the netpoller for every connect even where the handshake completed
+// inside connect, as it does on loopback). Here a connect that has completed by the time the
 // syscall returns goes on at once; one still in progress waits for the
 // socket to become writable, as net.Dialer does, bounded by deadline and
 // ctx. The connection is net.Conn over an *os.File, so the netpoller
-// serves its reads, writes and deadlines exactly as for a net.TCPConn.
+// waits for its reads and writes and serves its deadlines exactly as for
+// a net.TCPConn.
 // Errors read as net.Dialer's do ("dial tcp ADDR: connect: ...").
 func rawDial(ctx context.Context, ap netip.AddrPort, deadline time.Time) (net.Conn, error) {
 	family := syscall.AF_INET
@@ -209,12 +210,12 @@ func (c *fileConn) rawDo(x *rawIO, p []byte) (int, syscall.Errno, error) {
 // Read reads as os.File's Read does, with the same results and errors,
 // but makes the read(2) itself with RawSyscall: the socket is non-blocking,
 // so the call never blocks, and when it would, the netpoller waits as for
-// any socket (rc.Read). Why: a P seen in a system call on two of sysmon's
-// ticks (20 µs) is taken from it, and with one P (a generator pinned to
-// one core) that kept sysmon waking every 20 µs instead of backing off to
-// 10 ms: at 10,000 requests/s over keep-alive connections, 30,000 of
-// sysmon's nanosleeps in 5 s and three quarters of the process's context
-// switches. Read and Write with RawSyscall cut S3's CPU per request by
+// any socket (rc.Read). Why: as we understand the runtime, a P seen in a
+// system call on two of sysmon's ticks (20 µs apart) is taken from it, and
+// with one P (a generator pinned to one core) each such retake kept sysmon
+// from backing off towards its 10 ms sleep: at 10,000 requests/s over
+// keep-alive connections, 30,000 of sysmon's nanosleeps in 5 s and two
+// thirds of the process's context switches. Read and Write with RawSyscall cut S3's CPU per request by
 // about a quarter (bench/README.md).
 //
 // Only a read that ran gives its own result here. When the netpoller
