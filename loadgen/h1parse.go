@@ -25,8 +25,8 @@ var (
 )
 
 // h1Bufs lends read buffers to connections while a response is being read:
-// an idle keep-alive connection holds none, so ten thousand of them cost
-// their sockets and nothing more.
+// an idle keep-alive connection holds none, and over rawDial's sockets
+// neither does a request still waiting for its first byte.
 var h1Bufs = sync.Pool{New: func() any { b := make([]byte, h1BufSize); return &b }}
 
 // h1Head is what the reader learned from a response's head. The zero value
@@ -44,6 +44,18 @@ type h1Head struct {
 	interim   int // 1xx responses skipped before this one
 }
 
+// pooledReader is a source that reads a response's first bytes into a
+// buffer it borrows only once they are there (fileConn.readPooled).
+type pooledReader interface {
+	readPooled(pool bytePool) (*[]byte, int, error)
+}
+
+// bytePool lends byte buffers, as *[]byte: a *sync.Pool, or a test's.
+type bytePool interface {
+	Get() any
+	Put(any)
+}
+
 // h1Reader reads HTTP/1.1 responses from src through a buffer it borrows
 // from h1Bufs. It is owned by one connection and used by one request at a
 // time; the zero value with src set is ready to use.
@@ -59,6 +71,12 @@ type h1Reader struct {
 // it read; a read that returns bytes and an error keeps the bytes.
 func (rd *h1Reader) fill() (int, error) {
 	if rd.buf == nil {
+		if pr, ok := rd.src.(pooledReader); ok {
+			// A response's first read: no buffer is held while it waits.
+			bp, n, err := pr.readPooled(&h1Bufs)
+			rd.bp, rd.buf, rd.r, rd.w = bp, *bp, 0, 0
+			return rd.filled(n, err)
+		}
 		rd.bp = h1Bufs.Get().(*[]byte)
 		rd.buf = *rd.bp
 		rd.r, rd.w = 0, 0
@@ -78,6 +96,11 @@ func (rd *h1Reader) fill() (int, error) {
 		rd.buf, rd.bp = nb, nil
 	}
 	n, err := rd.src.Read(rd.buf[rd.w:])
+	return rd.filled(n, err)
+}
+
+// filled accounts for a read of n bytes into the free end of the buffer.
+func (rd *h1Reader) filled(n int, err error) (int, error) {
 	if n < 0 || n > len(rd.buf)-rd.w {
 		return 0, errors.New("loadgen: invalid Read count")
 	}

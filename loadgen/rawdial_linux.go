@@ -144,6 +144,10 @@ type rawIO struct {
 	errno syscall.Errno
 	fn    func(fd uintptr) bool
 	trap  uintptr // SYS_READ or SYS_WRITE
+	// With pool set (readPooled), read borrows p from pool for each attempt
+	// and gives it back (bp nil again) before it waits.
+	pool bytePool
+	bp   *[]byte
 }
 
 func newFileConn(f *os.File, rc syscall.RawConn, raddr netip.AddrPort) *fileConn {
@@ -156,6 +160,10 @@ func newFileConn(f *os.File, rc syscall.RawConn, raddr netip.AddrPort) *fileConn
 // read makes one read(2) of p: false asks RawConn.Read to wait for
 // readability (EAGAIN).
 func (x *rawIO) read(fd uintptr) bool {
+	if x.pool != nil && x.bp == nil {
+		x.bp = x.pool.Get().(*[]byte)
+		x.p = *x.bp
+	}
 	for {
 		r, _, e := syscall.RawSyscall(x.trap, fd, uintptr(unsafe.Pointer(&x.p[0])), uintptr(len(x.p)))
 		switch e {
@@ -164,6 +172,10 @@ func (x *rawIO) read(fd uintptr) bool {
 		case syscall.EINTR:
 			continue
 		case syscall.EAGAIN:
+			if x.pool != nil {
+				x.pool.Put(x.bp)
+				x.bp, x.p = nil, nil
+			}
 			return false
 		default:
 			x.errno = e
@@ -227,6 +239,11 @@ func (c *fileConn) Read(p []byte) (int, error) {
 		return c.File.Read(p)
 	}
 	n, errno, err := c.rawDo(&c.r, p)
+	return c.readResult(p, n, errno, err)
+}
+
+// readResult turns what a read through rawDo gave into Read's results.
+func (c *fileConn) readResult(p []byte, n int, errno syscall.Errno, err error) (int, error) {
 	switch {
 	case err != nil:
 		return c.File.Read(p)
@@ -236,6 +253,28 @@ func (c *fileConn) Read(p []byte) (int, error) {
 		return 0, io.EOF
 	}
 	return n, nil
+}
+
+// readPooled reads as Read does into a buffer it borrows from pool, and
+// returns the buffer (the caller's from then on) with the count and error.
+// It borrows only to try a read: when nothing has arrived yet it gives the
+// buffer back before it waits, so a request waiting for a slow server's
+// first byte holds no buffer (ten thousand of them waiting would otherwise
+// hold ten thousand). No system call is added: the read that finds nothing
+// is the one Read makes anyway.
+func (c *fileConn) readPooled(pool bytePool) (*[]byte, int, error) {
+	x := &c.r
+	x.mu.Lock()
+	x.pool, x.bp, x.p, x.n, x.errno = pool, nil, nil, 0, 0
+	err := c.rc.Read(x.fn)
+	bp, n, errno := x.bp, x.n, x.errno
+	x.pool, x.bp, x.p = nil, nil, nil
+	x.mu.Unlock()
+	if bp == nil { // the netpoller failed the wait (a deadline, a close)
+		bp = pool.Get().(*[]byte)
+	}
+	n, err = c.readResult(*bp, n, errno, err)
+	return bp, n, err
 }
 
 // Write writes all of p as os.File's Write does, with the same results and

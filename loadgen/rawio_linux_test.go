@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -25,6 +27,16 @@ func TestFileConnIOAsFile(t *testing.T) {
 	readFile := func(c *fileConn, p []byte) (int, error) { return c.File.Read(p) }
 	writeRaw := func(c *fileConn, p []byte) (int, error) { return c.Write(p) }
 	writeFile := func(c *fileConn, p []byte) (int, error) { return c.File.Write(p) }
+	// readPooled reads into a buffer of len(p) from a pool, then copies.
+	readPooled := func(c *fileConn, p []byte) (int, error) {
+		pool := &sync.Pool{New: func() any { b := make([]byte, len(p)); return &b }}
+		bp, n, err := c.readPooled(pool)
+		if bp == nil || len(*bp) != len(p) {
+			return n, fmt.Errorf("readPooled returned buffer %v", bp)
+		}
+		copy(p, (*bp)[:n])
+		return n, err
+	}
 
 	cases := []struct {
 		name string
@@ -133,22 +145,95 @@ func TestFileConnIOAsFile(t *testing.T) {
 			if tc.write {
 				raw, file = writeRaw, writeFile
 			}
-			c1, s1 := pair(t)
-			n1, err1 := tc.run(t, c1, s1, raw)
 			c2, s2 := pair(t)
 			n2, err2 := tc.run(t, c2, s2, file)
-			if n1 != n2 || fmt.Sprint(err1) != fmt.Sprint(err2) {
-				t.Fatalf("fileConn gave (%d, %v), os.File (%d, %v)", n1, err1, n2, err2)
+			ops := map[string]ioFunc{"fileConn": raw}
+			if !tc.write && tc.name != "empty buffer" {
+				ops["readPooled"] = readPooled
 			}
-			if fmt.Sprintf("%T", err1) != fmt.Sprintf("%T", err2) {
-				t.Errorf("error types differ: %T against %T", err1, err2)
-			}
-			if tc.is != nil && !errors.Is(err1, tc.is) {
-				t.Errorf("error %v does not match %v", err1, tc.is)
-			}
-			if tc.name == "eof" && err1 == nil {
-				t.Error("no EOF")
+			for name, op := range ops {
+				c1, s1 := pair(t)
+				n1, err1 := tc.run(t, c1, s1, op)
+				if n1 != n2 || fmt.Sprint(err1) != fmt.Sprint(err2) {
+					t.Fatalf("%s gave (%d, %v), os.File (%d, %v)", name, n1, err1, n2, err2)
+				}
+				if fmt.Sprintf("%T", err1) != fmt.Sprintf("%T", err2) {
+					t.Errorf("%s: error types differ: %T against %T", name, err1, err2)
+				}
+				if tc.is != nil && !errors.Is(err1, tc.is) {
+					t.Errorf("%s: error %v does not match %v", name, err1, tc.is)
+				}
+				if tc.name == "eof" && err1 == nil {
+					t.Errorf("%s: no EOF", name)
+				}
 			}
 		})
+	}
+}
+
+// countingPool is a bytePool that counts the buffers it has out.
+type countingPool struct {
+	gets, out atomic.Int64
+}
+
+func (p *countingPool) Get() any {
+	p.gets.Add(1)
+	p.out.Add(1)
+	b := make([]byte, 64)
+	return &b
+}
+
+func (p *countingPool) Put(any) { p.out.Add(-1) }
+
+// TestReadPooledHoldsNoBufferWhileWaiting: readPooled borrows a buffer to
+// try its read, gives it back while nothing has arrived, and returns the
+// response's bytes in a buffer borrowed once they are there.
+func TestReadPooledHoldsNoBufferWhileWaiting(t *testing.T) {
+	ln, err := net.ListenTCP("tcp4", &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	nc, err := rawDial(context.Background(), ln.Addr().(*net.TCPAddr).AddrPort(), time.Now().Add(5*time.Second))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	srv, err := ln.AcceptTCP()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	c := nc.(*fileConn)
+	c.SetReadDeadline(time.Now().Add(10 * time.Second)) // a bound, should the test fail
+
+	pool := new(countingPool)
+	type result struct {
+		bp  *[]byte
+		n   int
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		bp, n, err := c.readPooled(pool)
+		done <- result{bp, n, err}
+	}()
+	// Waiting: it has tried (a buffer was lent) and given the buffer back.
+	deadline := time.Now().Add(5 * time.Second)
+	for pool.gets.Load() == 0 || pool.out.Load() != 0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("while waiting: %d buffers lent, %d out", pool.gets.Load(), pool.out.Load())
+		}
+		time.Sleep(time.Millisecond)
+	}
+	if _, err := srv.Write([]byte("HTTP/1.1 200 OK\r\n")); err != nil {
+		t.Fatal(err)
+	}
+	r := <-done
+	if r.err != nil || string((*r.bp)[:r.n]) != "HTTP/1.1 200 OK\r\n" {
+		t.Fatalf("read (%q, %v)", (*r.bp)[:r.n], r.err)
+	}
+	if got := pool.out.Load(); got != 1 {
+		t.Errorf("%d buffers out after the read, want the one returned", got)
 	}
 }
