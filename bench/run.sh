@@ -21,7 +21,7 @@ if [[ ${BENCH_QUICK:-0} == 1 ]]; then
 	secs=${BENCH_SECONDS:-3}
 	reps=${BENCH_REPS:-1}
 fi
-scenarios=${BENCH_SCENARIOS:-"s1 s2 s3 s4 s6ka s6new s6resume s6x25519"}
+scenarios=${BENCH_SCENARIOS:-"s1 s2 s3 s4 s6ka s6new s6resume s6gotls"}
 want_tools=${BENCH_TOOLS:-"tailrace wrk ab h2load fortio fortio-u hey vegeta eventloop eventloop-b"}
 bin=${BENCH_BIN:-$here/.bin} # tools built here; kept between runs
 work=$(mktemp -d /tmp/tailrace-bench.XXXXXX)
@@ -161,7 +161,11 @@ cmd() {
 	s4/vegeta) C=(vegeta -rate=200/s -duration=$d -keepalive=true "URL=$s4url") ;;
 
 	# TLS, certificate checks off for every tool (most peers cannot verify).
-	s6ka/tailrace) C=("${tr[@]}" --insecure --concurrency $CONNS --mode keepalive $TLSURL) ;;
+	# tailrace offers X25519 alone, the key share wrk, ab and h2load (OpenSSL
+	# 3.0) offer, and fortio (its go.mod says go 1.21, so tlsmlkem=0): the
+	# same key exchange as the fastest peers. hey and vegeta offer Go's
+	# default, an X25519MLKEM768 share beside X25519, as row s6gotls does.
+	s6ka/tailrace) C=("${tr[@]}" --insecure --tls-groups x25519 --concurrency $CONNS --mode keepalive $TLSURL) ;;
 	s6ka/wrk) C=(wrk -t1 -c$CONNS -d$d --latency $TLSURL) ;;
 	s6ka/ab) C=(ab -q -k -c $CONNS -t "$secs" -n 100000000 $TLSURL) ;;
 	s6ka/h2load) C=(h2load --h1 -t1 -c$CONNS -D "$secs" $TLSURL) ;;
@@ -169,7 +173,7 @@ cmd() {
 	s6ka/hey) C=("$bin/hey" -z $d -c $CONNS $TLSURL) ;;
 	s6ka/vegeta) C=(vegeta -rate=0 -max-workers=$CONNS -duration=$d -keepalive=true -insecure "URL=$TLSURL") ;;
 
-	s6new/tailrace) C=("${tr[@]}" --insecure --concurrency $CONNS --mode close $TLSURL) ;;
+	s6new/tailrace) C=("${tr[@]}" --insecure --tls-groups x25519 --concurrency $CONNS --mode close $TLSURL) ;;
 	s6new/wrk) C=(wrk -t1 -c$CONNS -d$d --latency -H "Connection: close" $TLSURL) ;;
 	s6new/ab) C=(ab -q -c $CONNS -t "$secs" -n 100000000 $TLSURL) ;;
 	s6new/h2load) C=(h2load --h1 -t1 -c$CONNS -n $((secs * 2000)) -H "Connection: close" $TLSURL) ;;
@@ -177,9 +181,9 @@ cmd() {
 	s6new/hey) C=("$bin/hey" -z $d -c $CONNS -disable-keepalive $TLSURL) ;;
 	s6new/vegeta) C=(vegeta -rate=0 -max-workers=$CONNS -duration=$d -keepalive=false -insecure "URL=$TLSURL") ;;
 
-	s6resume/tailrace) C=("${tr[@]}" --insecure --concurrency $CONNS --mode resume $TLSURL) ;;
-	# The key shares the OpenSSL 3.0 peers offer: X25519 only, no ML-KEM.
-	s6x25519/tailrace) C=("${tr[@]}" --insecure --tls-groups x25519 --concurrency $CONNS --mode close $TLSURL) ;;
+	s6resume/tailrace) C=("${tr[@]}" --insecure --tls-groups x25519 --concurrency $CONNS --mode resume $TLSURL) ;;
+	# tailrace's default: Go's groups, an X25519MLKEM768 key share beside X25519.
+	s6gotls/tailrace) C=("${tr[@]}" --insecure --concurrency $CONNS --mode close $TLSURL) ;;
 	esac
 }
 

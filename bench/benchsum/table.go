@@ -43,7 +43,7 @@ var rows = []row{
 	{"S6 TLS keep-alive: req/s", "s6ka", rps, false},
 	{"S6 new TLS conn per request: req/s", "s6new", rps, false},
 	{"S6 tailrace resume (tickets): req/s", "s6resume", rps, false},
-	{"S6 tailrace new TLS, --tls-groups x25519: req/s", "s6x25519", rps, false},
+	{"S6 tailrace new TLS, Go's default key shares (+ML-KEM): req/s", "s6gotls", rps, false},
 }
 
 // cell is the median of one tool's runs of one scenario.
