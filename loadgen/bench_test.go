@@ -52,3 +52,35 @@ func benchIssue(b *testing.B, rawURL string, c ClientKind) {
 		b.Fatalf("errors: %v %v", iv.Errors, iv.ErrorText)
 	}
 }
+
+// BenchmarkCloseRequest is S2's path: a new connection per request (close
+// mode, the fast client), dial and close included. The kernel's work
+// dominates ns/op. allocs/op counts the canned server's accept too (about
+// 10 of the 26 on 2026-11-22); the client's are the request's timer
+// context, the os.File and its RawConn, fileConn with its two read and
+// write functions, the h1Conn, and getpeername's address.
+func BenchmarkCloseRequest(b *testing.B) {
+	u, _ := url.Parse(cannedServer(b))
+	e, err := New(Config{URL: u, Mode: ModeClose, Client: ClientFast})
+	if err != nil {
+		b.Fatal(err)
+	}
+	stop, err := e.prepare(context.Background(), time.Now())
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer stop(nil)
+	defer e.pool.close()
+	b.ReportAllocs()
+	k := int64(0)
+	for b.Loop() {
+		e.inflight.Add(1)
+		e.issue(k, e.clk.now())
+		k++
+	}
+	b.StopTimer()
+	iv := e.rec.Rotate(0, time.Now(), time.Second)
+	if iv.Counters.Errors != 0 || iv.Counters.ConnsOpened != k {
+		b.Fatalf("%d requests, %d connections opened, errors: %v %v", k, iv.Counters.ConnsOpened, iv.Errors, iv.ErrorText)
+	}
+}
