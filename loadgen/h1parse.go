@@ -25,8 +25,8 @@ var (
 )
 
 // h1Bufs lends read buffers to connections while a response is being read:
-// an idle keep-alive connection holds none, and over rawDial's sockets
-// neither does a request still waiting for its first byte.
+// an idle keep-alive connection holds none, and neither does a request
+// still waiting for its first byte (see fill).
 var h1Bufs = sync.Pool{New: func() any { b := make([]byte, h1BufSize); return &b }}
 
 // h1Head is what the reader learned from a response's head. The zero value
@@ -56,14 +56,21 @@ type bytePool interface {
 	Put(any)
 }
 
+// h1FirstRead is the size of the buffer each connection keeps for the first
+// read of a response from a source that waits inside Read (TLS): enough for
+// most heads, and small next to h1BufSize.
+const h1FirstRead = 512
+
 // h1Reader reads HTTP/1.1 responses from src through a buffer it borrows
 // from h1Bufs. It is owned by one connection and used by one request at a
 // time; the zero value with src set is ready to use.
 type h1Reader struct {
-	src  io.Reader
-	bp   *[]byte // the pooled buffer, nil while idle
-	buf  []byte
-	r, w int // unread bytes are buf[r:w]
+	src   io.Reader
+	bp    *[]byte // the pooled buffer, nil while idle
+	buf   []byte
+	r, w  int  // unread bytes are buf[r:w]
+	first bool // buf is small: it took a response's first read, and no other
+	small [h1FirstRead]byte
 }
 
 // fill reads once from src into the free end of the buffer, compacting or
@@ -71,15 +78,28 @@ type h1Reader struct {
 // it read; a read that returns bytes and an error keeps the bytes.
 func (rd *h1Reader) fill() (int, error) {
 	if rd.buf == nil {
+		// A response's first read, which may wait long for a slow server:
+		// it holds no pooled buffer while it waits.
+		rd.r, rd.w = 0, 0
 		if pr, ok := rd.src.(pooledReader); ok {
-			// A response's first read: no buffer is held while it waits.
 			bp, n, err := pr.readPooled(&h1Bufs)
-			rd.bp, rd.buf, rd.r, rd.w = bp, *bp, 0, 0
+			rd.bp, rd.buf = bp, *bp
 			return rd.filled(n, err)
 		}
-		rd.bp = h1Bufs.Get().(*[]byte)
-		rd.buf = *rd.bp
-		rd.r, rd.w = 0, 0
+		// Other sources (TLS) wait inside Read: the first read goes into
+		// the connection's own small buffer.
+		rd.buf, rd.first = rd.small[:], true
+		n, err := rd.src.Read(rd.buf)
+		return rd.filled(n, err)
+	}
+	if rd.first {
+		// The response goes on past its first read: move to a pooled buffer
+		// (TLS has the rest of the record decrypted already: the next Read
+		// makes no system call).
+		bp := h1Bufs.Get().(*[]byte)
+		rd.w = copy(*bp, rd.buf[rd.r:rd.w])
+		rd.r = 0
+		rd.bp, rd.buf, rd.first = bp, *bp, false
 	}
 	if rd.r > 0 && rd.w == len(rd.buf) {
 		rd.w = copy(rd.buf, rd.buf[rd.r:rd.w])
@@ -125,7 +145,7 @@ func (rd *h1Reader) release() {
 	if rd.bp != nil {
 		h1Bufs.Put(rd.bp)
 	}
-	rd.bp, rd.buf, rd.r, rd.w = nil, nil, 0, 0
+	rd.bp, rd.buf, rd.r, rd.w, rd.first = nil, nil, 0, 0, false
 }
 
 // drop forgets the buffer and its contents (the connection is going away).

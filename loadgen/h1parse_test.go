@@ -190,3 +190,51 @@ func FuzzH1Response(f *testing.F) {
 		}
 	})
 }
+
+// sizeRecorder is a source that returns at most max bytes per Read, as a TLS
+// connection returns at most a record, and records each buffer's size.
+type sizeRecorder struct {
+	r     io.Reader
+	max   int
+	sizes []int
+}
+
+func (s *sizeRecorder) Read(p []byte) (int, error) {
+	s.sizes = append(s.sizes, len(p))
+	return s.r.Read(p[:min(len(p), s.max)])
+}
+
+// TestH1ReaderFirstReadSmall: from a source that waits inside Read (TLS),
+// a response's first read goes into the connection's own small buffer, so
+// a request waiting for its first byte holds no pooled buffer; a response
+// longer than that read (a 1 KB head, a 40,000-byte body) moves to a pooled
+// buffer and reads whole, and the buffer goes back when it is done.
+func TestH1ReaderFirstReadSmall(t *testing.T) {
+	resp := "HTTP/1.1 200 OK\r\nX-Long: " + strings.Repeat("a", 1000) + "\r\nContent-Length: 40000\r\n\r\n" + strings.Repeat("b", 40000)
+	src := &sizeRecorder{r: strings.NewReader(resp), max: 16 << 10}
+	rd := h1Reader{src: src}
+	var h h1Head
+	if err := rd.readHead(&h); err != nil {
+		t.Fatal(err)
+	}
+	kind, persistent := h.framing(false)
+	n, err := rd.readBody(kind, h.length)
+	if err != nil || h.status != 200 || n != 40000 || !persistent || rd.buffered() != 0 {
+		t.Fatalf("status %d, body %d, persistent %v, %d left over: %v", h.status, n, persistent, rd.buffered(), err)
+	}
+	if len(src.sizes) < 2 || src.sizes[0] != h1FirstRead || src.sizes[1] < h1BufSize-h1FirstRead {
+		t.Errorf("reads into buffers of %v bytes: want the first %d, then pooled ones", src.sizes, h1FirstRead)
+	}
+	rd.release()
+	if rd.buf != nil || rd.bp != nil || rd.first {
+		t.Error("the buffer was not given back")
+	}
+	// The next response starts in the small buffer again.
+	src.r, src.sizes = strings.NewReader("HTTP/1.1 204 No Content\r\n\r\n"), nil
+	if err := rd.readHead(&h); err != nil || h.status != 204 {
+		t.Fatalf("second response: %d, %v", h.status, err)
+	}
+	if len(src.sizes) != 1 || src.sizes[0] != h1FirstRead || rd.bp != nil {
+		t.Errorf("second response: reads into %v, pooled buffer %v", src.sizes, rd.bp)
+	}
+}
