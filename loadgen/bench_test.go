@@ -5,6 +5,8 @@ import (
 	"net/url"
 	"testing"
 	"time"
+
+	"github.com/tailrace/tailrace/histogram"
 )
 
 // cannedServer answers every request with the same 2-byte response, doing as
@@ -26,8 +28,19 @@ func BenchmarkIssueKeepAlive(b *testing.B) {
 
 // benchIssue times the per-request path (issue) of client c against rawURL.
 func benchIssue(b *testing.B, rawURL string, c ClientKind) {
-	u, _ := url.Parse(rawURL)
-	e, err := New(Config{URL: u, Mode: ModeKeepAlive, Connections: 1, Client: c})
+	_, iv := issueLoop(b, rawURL, Config{Mode: ModeKeepAlive, Connections: 1, Client: c}, true)
+	if iv.Counters.Errors != 0 {
+		b.Fatalf("errors: %v %v", iv.Errors, iv.ErrorText)
+	}
+}
+
+// issueLoop runs issue closed-loop against rawURL with cfg for the
+// benchmark's iterations (after one untimed request if warm, which dials a
+// keep-alive connection) and returns how many it timed and what was
+// recorded.
+func issueLoop(b *testing.B, rawURL string, cfg Config, warm bool) (int64, *histogram.Interval) {
+	cfg.URL, _ = url.Parse(rawURL)
+	e, err := New(cfg)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -37,20 +50,19 @@ func benchIssue(b *testing.B, rawURL string, c ClientKind) {
 	}
 	defer stop(nil)
 	defer e.pool.close()
-	e.inflight.Add(1)
-	e.issue(0, 0) // dial outside the measurement
+	if warm {
+		e.inflight.Add(1)
+		e.issue(0, 0)
+	}
 	b.ReportAllocs()
-	k := int64(1)
+	n := int64(0)
 	for b.Loop() {
 		e.inflight.Add(1)
-		e.issue(k, e.clk.now())
-		k++
+		e.issue(n+1, e.clk.now())
+		n++
 	}
 	b.StopTimer()
-	iv := e.rec.Rotate(0, time.Now(), time.Second)
-	if iv.Counters.Errors != 0 {
-		b.Fatalf("errors: %v %v", iv.Errors, iv.ErrorText)
-	}
+	return n, e.rec.Rotate(0, time.Now(), time.Second)
 }
 
 // BenchmarkCloseRequest is S2's path: a new connection per request (close
@@ -60,27 +72,8 @@ func benchIssue(b *testing.B, rawURL string, c ClientKind) {
 // context, the os.File and its RawConn, fileConn with its two read and
 // write functions, the h1Conn, and getpeername's address.
 func BenchmarkCloseRequest(b *testing.B) {
-	u, _ := url.Parse(cannedServer(b))
-	e, err := New(Config{URL: u, Mode: ModeClose, Client: ClientFast})
-	if err != nil {
-		b.Fatal(err)
-	}
-	stop, err := e.prepare(context.Background(), time.Now())
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer stop(nil)
-	defer e.pool.close()
-	b.ReportAllocs()
-	k := int64(0)
-	for b.Loop() {
-		e.inflight.Add(1)
-		e.issue(k, e.clk.now())
-		k++
-	}
-	b.StopTimer()
-	iv := e.rec.Rotate(0, time.Now(), time.Second)
-	if iv.Counters.Errors != 0 || iv.Counters.ConnsOpened != k {
-		b.Fatalf("%d requests, %d connections opened, errors: %v %v", k, iv.Counters.ConnsOpened, iv.Errors, iv.ErrorText)
+	n, iv := issueLoop(b, cannedServer(b), Config{Mode: ModeClose, Client: ClientFast}, false)
+	if iv.Counters.Errors != 0 || iv.Counters.ConnsOpened != n {
+		b.Fatalf("%d requests, %d connections opened, errors: %v %v", n, iv.Counters.ConnsOpened, iv.Errors, iv.ErrorText)
 	}
 }
