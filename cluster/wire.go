@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"time"
 
 	"github.com/tailrace/tailrace/histogram"
@@ -30,7 +31,7 @@ func encodeInterval(iv *histogram.Interval, arm int, t0 time.Time) (*tailracepb.
 		StartNs:  int64(iv.Start.Sub(t0)),
 		LengthNs: int64(iv.Length),
 		Counters: encodeCounters(&iv.Counters),
-		Statuses: iv.Statuses[:],
+		Statuses: slices.Clone(iv.Statuses[:]), // iv goes back to the pool before m is marshalled
 		Tail:     iv.Tail.AppendBinary(nil),
 		Self: &tailracepb.Self{
 			MaxInFlight: iv.Self.MaxInFlight, HiccupMaxNs: int64(iv.Self.HiccupMax), HiccupP99Ns: int64(iv.Self.HiccupP99),

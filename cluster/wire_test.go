@@ -429,3 +429,31 @@ func TestPlanCoversConfig(t *testing.T) {
 		}
 	}
 }
+
+// TestEncodeIntervalOwnsItsData: the wire form shares no memory with the
+// interval, which the worker gives back to the pool (and the engine reuses,
+// or in one process the coordinator) before the message is marshalled.
+func TestEncodeIntervalOwnsItsData(t *testing.T) {
+	t0 := time.Unix(1_700_000_000, 0)
+	iv := richInterval(t0, 1000, 1)
+	m, err := encodeInterval(iv, 0, t0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	before, err := proto.Marshal(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Reuse the interval as the next rotation would: reset, then record.
+	iv.Reset()
+	for i := range iv.Statuses {
+		iv.Statuses[i] = 999
+	}
+	after, err := proto.Marshal(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(before, after) {
+		t.Error("the encoded interval changed when the interval was reused")
+	}
+}
