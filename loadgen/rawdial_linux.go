@@ -203,20 +203,23 @@ func (x *rawIO) write(fd uintptr) bool {
 	return true
 }
 
-// rawDo runs x's system call on p through the RawConn (c.r reads, c.w
-// writes): what it moved, the error the call returned, and the netpoller's.
-func (c *fileConn) rawDo(x *rawIO, p []byte) (int, syscall.Errno, error) {
+// rawDo runs x's system call through the RawConn (c.r reads, c.w writes),
+// on p, or for a read with pool set on a buffer borrowed from pool, which
+// it returns (nil when the netpoller failed the wait): what it moved, the
+// error the call returned, and the netpoller's.
+func (c *fileConn) rawDo(x *rawIO, p []byte, pool bytePool) (int, *[]byte, syscall.Errno, error) {
 	x.mu.Lock()
 	defer x.mu.Unlock()
-	x.p, x.n, x.errno = p, 0, 0
+	x.p, x.n, x.errno, x.pool, x.bp = p, 0, 0, pool, nil
 	var err error
 	if x == &c.r {
 		err = c.rc.Read(x.fn)
 	} else {
 		err = c.rc.Write(x.fn)
 	}
-	x.p = nil
-	return x.n, x.errno, err
+	bp := x.bp
+	x.p, x.pool, x.bp = nil, nil, nil
+	return x.n, bp, x.errno, err
 }
 
 // Read reads as os.File's Read does, with the same results and errors,
@@ -238,7 +241,7 @@ func (c *fileConn) Read(p []byte) (int, error) {
 	if len(p) == 0 {
 		return c.File.Read(p)
 	}
-	n, errno, err := c.rawDo(&c.r, p)
+	n, _, errno, err := c.rawDo(&c.r, p, nil)
 	return c.readResult(p, n, errno, err)
 }
 
@@ -263,13 +266,7 @@ func (c *fileConn) readResult(p []byte, n int, errno syscall.Errno, err error) (
 // hold ten thousand). No system call is added: the read that finds nothing
 // is the one Read makes anyway.
 func (c *fileConn) readPooled(pool bytePool) (*[]byte, int, error) {
-	x := &c.r
-	x.mu.Lock()
-	x.pool, x.bp, x.p, x.n, x.errno = pool, nil, nil, 0, 0
-	err := c.rc.Read(x.fn)
-	bp, n, errno := x.bp, x.n, x.errno
-	x.pool, x.bp, x.p = nil, nil, nil
-	x.mu.Unlock()
+	n, bp, errno, err := c.rawDo(&c.r, nil, pool)
 	if bp == nil { // the netpoller failed the wait (a deadline, a close)
 		bp = pool.Get().(*[]byte)
 	}
@@ -280,7 +277,7 @@ func (c *fileConn) readPooled(pool bytePool) (*[]byte, int, error) {
 // Write writes all of p as os.File's Write does, with the same results and
 // errors, making each write(2) with RawSyscall (see Read).
 func (c *fileConn) Write(p []byte) (int, error) {
-	n, errno, err := c.rawDo(&c.w, p)
+	n, _, errno, err := c.rawDo(&c.w, p, nil)
 	switch {
 	case err != nil:
 		m, err := c.File.Write(p[n:])
