@@ -34,8 +34,8 @@ func armPhases(a *Arm) []histogram.Phase {
 // A phase absent from the interval has all zeros.
 func phaseOf(iv *Interval, p histogram.Phase) (IntervalPhase, error) {
 	name := p.String()
-	if f, ok := iv.PhaseFigures(name); ok {
-		return f, nil
+	if f, ok, err := iv.PhaseFigures(name); ok || err != nil {
+		return f, err
 	}
 	enc, err := iv.PhaseHist(name)
 	if err != nil || enc == "" {

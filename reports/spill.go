@@ -1,9 +1,12 @@
 package reports
 
 import (
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
+	"math/bits"
 	"os"
 	"sync"
 
@@ -51,44 +54,67 @@ func (s *Spill) Close() error {
 	return err
 }
 
-// spillRef is a spilled interval: its histograms, one after another in
-// phase order from off in the Spill's file, and its per-phase figures,
-// kept in memory (about 70 bytes a phase, against about 1.5 KB of encoded
-// histogram), so that the time series never reads the file and an .hlog
-// reads just its phase.
+// spillRef is a spilled interval: where its detail is in the Spill's file,
+// and how long each part is. From off come its histograms (base64 V2), one
+// after another in phase order, then the figures of each phase in figs, in
+// phase order, figureSize bytes each. It is a fixed-size value with no
+// pointers but the Spill, so that a spilled interval costs the heap only
+// the Interval itself (about 340 bytes): a run's memory grows by that per
+// interval, not by the kilobyte or two its detail would take
+// (TestSpilledIntervalFootprint).
 type spillRef struct {
-	s      *Spill
-	off    int64
-	hists  []spilledHist
-	phases []spilledPhase
+	s    *Spill
+	off  int64
+	lens [histogram.NumPhases]uint32 // bytes of each phase's histogram; 0: none
+	figs uint16                      // the phases that have figures, bit p for phase p
 }
 
-type spilledHist struct {
-	name string // the phase's name (histogram.Phase.String: no allocation)
-	n    int    // bytes of its base64 V2 encoding
+// figureSize is the size of one IntervalPhase in the file: its eight
+// fields as little-endian int64s.
+const figureSize = 8 * 8
+
+func init() {
+	if histogram.NumPhases > 16 {
+		panic("reports: spillRef.figs has fewer bits than there are phases")
+	}
 }
 
-type spilledPhase struct {
-	name string
-	IntervalPhase
+func appendFigures(b []byte, f IntervalPhase) []byte {
+	for _, v := range [...]int64{f.Count, f.MeanUS, f.P50US, f.P90US, f.P95US, f.P99US, f.P999US, f.MaxUS} {
+		b = binary.LittleEndian.AppendUint64(b, uint64(v))
+	}
+	return b
 }
 
-// put writes hists (phase name -> base64) in phase order and returns the
-// reference that finds them, with phases kept alongside.
+func readFigures(b []byte) IntervalPhase {
+	v := func(i int) int64 { return int64(binary.LittleEndian.Uint64(b[8*i:])) }
+	return IntervalPhase{Count: v(0), MeanUS: v(1), P50US: v(2), P90US: v(3), P95US: v(4), P99US: v(5), P999US: v(6), MaxUS: v(7)}
+}
+
+// put writes hists (phase name -> base64) and then phases' figures, each
+// in phase order, and returns the reference that finds them.
 func (s *Spill) put(hists map[string]string, phases map[string]IntervalPhase) (spillRef, error) {
 	ref := spillRef{s: s}
 	var b []byte
+	nh, nf := 0, 0
 	for p := range histogram.NumPhases {
-		name := p.String()
-		if enc, ok := hists[name]; ok {
-			ref.hists = append(ref.hists, spilledHist{name: name, n: len(enc)})
+		if enc, ok := hists[p.String()]; ok {
+			if len(enc) == 0 || int64(len(enc)) > math.MaxUint32 {
+				return spillRef{}, fmt.Errorf("reports: spill: a %s histogram of %d bytes", p, len(enc))
+			}
+			ref.lens[p] = uint32(len(enc))
 			b = append(b, enc...)
-		}
-		if f, ok := phases[name]; ok {
-			ref.phases = append(ref.phases, spilledPhase{name: name, IntervalPhase: f})
+			nh++
 		}
 	}
-	if len(ref.hists) != len(hists) || len(ref.phases) != len(phases) {
+	for p := range histogram.NumPhases {
+		if f, ok := phases[p.String()]; ok {
+			ref.figs |= 1 << p
+			b = appendFigures(b, f)
+			nf++
+		}
+	}
+	if nh != len(hists) || nf != len(phases) {
 		return spillRef{}, errors.New("reports: spill: an interval phase that is not a histogram.Phase")
 	}
 	s.mu.Lock()
@@ -109,6 +135,18 @@ func (s *Spill) put(hists map[string]string, phases map[string]IntervalPhase) (s
 }
 
 var errSpillClosed = errors.New("reports: spill file already closed")
+
+// histBytes is the length of the interval's histograms in the file, and
+// where phase p's starts, relative to off.
+func (r *spillRef) histBytes(p histogram.Phase) (total, at int64) {
+	for q, n := range r.lens {
+		if histogram.Phase(q) == p {
+			at = total
+		}
+		total += int64(n)
+	}
+	return total, at
+}
 
 // read returns n bytes at off of the spill file.
 func (r *spillRef) read(off int64, n int) ([]byte, error) {
@@ -134,21 +172,22 @@ func (iv *Interval) Detail() (hists map[string]string, phases map[string]Interva
 	if r.s == nil {
 		return iv.Hists, iv.Phases, nil
 	}
-	total := 0
-	for _, h := range r.hists {
-		total += h.n
-	}
-	b, err := r.read(r.off, total)
+	hb, _ := r.histBytes(0)
+	b, err := r.read(r.off, int(hb)+bits.OnesCount16(r.figs)*figureSize)
 	if err != nil {
 		return nil, nil, fmt.Errorf("reports: interval %d: %w", iv.Index, err)
 	}
-	hists = make(map[string]string, len(r.hists))
-	for _, h := range r.hists {
-		hists[h.name], b = string(b[:h.n]), b[h.n:]
+	hists = make(map[string]string)
+	for p, n := range r.lens {
+		if n > 0 {
+			hists[histogram.Phase(p).String()], b = string(b[:n]), b[n:]
+		}
 	}
-	phases = make(map[string]IntervalPhase, len(r.phases))
-	for _, f := range r.phases {
-		phases[f.name] = f.IntervalPhase
+	phases = make(map[string]IntervalPhase)
+	for p := range histogram.NumPhases {
+		if r.figs&(1<<p) != 0 {
+			phases[p.String()], b = readFigures(b), b[figureSize:]
+		}
 	}
 	return hists, phases, nil
 }
@@ -160,34 +199,38 @@ func (iv *Interval) PhaseHist(name string) (string, error) {
 	if r.s == nil {
 		return iv.Hists[name], nil
 	}
-	off := r.off
-	for _, h := range r.hists {
-		if h.name == name {
-			b, err := r.read(off, h.n)
-			if err != nil {
-				return "", fmt.Errorf("reports: interval %d: %w", iv.Index, err)
-			}
-			return string(b), nil
-		}
-		off += int64(h.n)
+	p, err := histogram.ParsePhase(name)
+	if err != nil || r.lens[p] == 0 {
+		return "", nil
 	}
-	return "", nil
+	_, at := r.histBytes(p)
+	b, err := r.read(r.off+at, int(r.lens[p]))
+	if err != nil {
+		return "", fmt.Errorf("reports: interval %d: %w", iv.Index, err)
+	}
+	return string(b), nil
 }
 
 // PhaseFigures returns phase name's figures in the interval, and whether
 // the interval has them (results written before interval summaries
-// existed do not: their histograms do).
-func (iv *Interval) PhaseFigures(name string) (IntervalPhase, bool) {
-	if iv.spill.s == nil {
+// existed do not: their histograms do). A spilled interval reads just them.
+func (iv *Interval) PhaseFigures(name string) (IntervalPhase, bool, error) {
+	r := &iv.spill
+	if r.s == nil {
 		f, ok := iv.Phases[name]
-		return f, ok || iv.Phases != nil
+		return f, ok || iv.Phases != nil, nil
 	}
-	for _, f := range iv.spill.phases {
-		if f.name == name {
-			return f.IntervalPhase, true
-		}
+	p, err := histogram.ParsePhase(name)
+	if err != nil || r.figs&(1<<p) == 0 {
+		return IntervalPhase{}, true, nil
 	}
-	return IntervalPhase{}, true
+	hb, _ := r.histBytes(0)
+	at := hb + int64(bits.OnesCount16(r.figs&(1<<p-1)))*figureSize
+	b, err := r.read(r.off+at, figureSize)
+	if err != nil {
+		return IntervalPhase{}, false, fmt.Errorf("reports: interval %d: %w", iv.Index, err)
+	}
+	return readFigures(b), true, nil
 }
 
 // MarshalJSON writes a spilled interval as if it were in memory.

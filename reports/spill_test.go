@@ -52,9 +52,9 @@ func TestSpillSameOutputs(t *testing.T) {
 			want := &mem.Arms[ai].Intervals[i]
 			for _, name := range []string{"total", "ttfb", "connect", "tls", "no-such-phase"} {
 				enc, err := iv.PhaseHist(name)
-				f, ok := iv.PhaseFigures(name)
-				if err != nil || enc != want.Hists[name] || !ok || f != want.Phases[name] {
-					t.Fatalf("arm %s interval %d phase %s: PhaseHist/PhaseFigures differ from memory (%v)", a.Mode, iv.Index, name, err)
+				f, ok, ferr := iv.PhaseFigures(name)
+				if err != nil || ferr != nil || enc != want.Hists[name] || !ok || f != want.Phases[name] {
+					t.Fatalf("arm %s interval %d phase %s: PhaseHist/PhaseFigures differ from memory (%v, %v)", a.Mode, iv.Index, name, err, ferr)
 				}
 			}
 		}
@@ -102,6 +102,9 @@ func TestSpillSameOutputs(t *testing.T) {
 	sp.Close()
 	if _, _, err := spilled.Arms[0].Intervals[0].Detail(); err == nil {
 		t.Error("Detail after Close gave no error")
+	}
+	if _, _, err := spilled.Arms[0].Intervals[0].PhaseFigures("total"); err == nil {
+		t.Error("PhaseFigures after Close gave no error")
 	}
 	if _, err := json.Marshal(spilled); err == nil {
 		t.Error("marshalling after Close gave no error")
