@@ -448,18 +448,20 @@ func parseHeader(line []byte, h *h1Head) error {
 	if colon <= 0 {
 		return fmt.Errorf("%w: header line without a name %q", errH1Malformed, clip(line))
 	}
-	name, value := line[:colon], bytes.Trim(line[colon+1:], " \t")
+	// The value is trimmed only for the headers read: most lines are not.
+	name, value := line[:colon], line[colon+1:]
 	switch {
 	case equalFold(name, "content-length"):
+		value = trimOWS(value)
 		n, ok := parseLength(value)
 		if !ok || (h.length >= 0 && h.length != n) {
 			return fmt.Errorf("%w: bad or conflicting Content-Length %q", errH1Malformed, clip(value))
 		}
 		h.length = n
 	case equalFold(name, "transfer-encoding"):
-		last := value
-		if i := bytes.LastIndexByte(value, ','); i >= 0 {
-			last = bytes.Trim(value[i+1:], " \t")
+		last := trimOWS(value)
+		if i := bytes.LastIndexByte(last, ','); i >= 0 {
+			last = trimOWS(last[i+1:])
 		}
 		if equalFold(last, "chunked") {
 			h.chunked, h.otherTE = true, false
@@ -468,7 +470,7 @@ func parseHeader(line []byte, h *h1Head) error {
 		}
 	case equalFold(name, "connection"):
 		for tok := range bytes.SplitSeq(value, []byte{','}) {
-			tok = bytes.Trim(tok, " \t")
+			tok = trimOWS(tok)
 			switch {
 			case equalFold(tok, "close"):
 				h.close = true
@@ -479,11 +481,23 @@ func parseHeader(line []byte, h *h1Head) error {
 	case equalFold(name, "server-timing") && !h.hasServer:
 		// The first Server-Timing header, as net/http's Header.Get reads it.
 		// The string aliases the buffer only for this call.
-		if len(value) > 0 {
+		if value = trimOWS(value); len(value) > 0 {
 			h.server, h.hasServer = parseServerTiming(unsafe.String(&value[0], len(value)))
 		}
 	}
 	return nil
+}
+
+// trimOWS strips the optional whitespace (spaces and tabs) around a header
+// value or list element.
+func trimOWS(b []byte) []byte {
+	for len(b) > 0 && (b[0] == ' ' || b[0] == '\t') {
+		b = b[1:]
+	}
+	for len(b) > 0 && (b[len(b)-1] == ' ' || b[len(b)-1] == '\t') {
+		b = b[:len(b)-1]
+	}
+	return b
 }
 
 // parseLength parses a Content-Length value: digits, or a list of equal
@@ -491,7 +505,7 @@ func parseHeader(line []byte, h *h1Head) error {
 func parseLength(v []byte) (int64, bool) {
 	n, ok := int64(-1), false
 	for part := range bytes.SplitSeq(v, []byte{','}) {
-		part = bytes.Trim(part, " \t")
+		part = trimOWS(part)
 		if len(part) == 0 || len(part) > 18 {
 			return 0, false
 		}
