@@ -37,7 +37,8 @@ func (e *Engine) runClosed(ctx context.Context, d time.Duration) {
 					e.enter()
 					now := e.clk.now()
 					k := next.Add(1) - 1
-					w.serve(arrival{k: k, req: e.mix.pick(k), intended: now, dispatched: now})
+					// A loop owns its worker: the slot is granted as it is dispatched.
+					w.serve(arrival{k: k, req: e.mix.pick(k), intended: now, dispatched: now, granted: now})
 				}
 				return
 			}

@@ -14,6 +14,7 @@ type arrival struct {
 	req        int // the request of the mix it sends
 	intended   time.Duration
 	dispatched time.Duration
+	granted    time.Duration // when it got its connection slot; 0: when a worker takes it up
 }
 
 // connWorkers is the keep-alive dispatch path of the fast client: one
@@ -127,8 +128,10 @@ func (w *connWorker) run(a arrival) {
 func (w *connWorker) serve(a arrival) {
 	e := w.e
 	t := &w.t
-	*t = Trail{Index: a.k, Request: a.req, Intended: a.intended, Dispatched: a.dispatched}
-	t.SlotGranted = e.clk.now()
+	*t = Trail{Index: a.k, Request: a.req, Intended: a.intended, Dispatched: a.dispatched, SlotGranted: a.granted}
+	if t.SlotGranted == 0 {
+		t.SlotGranted = e.clk.now()
+	}
 	w.send(t, a.dispatched+e.cfg.Timeout)
 	e.inflight.Add(-1)
 	e.record(t)
@@ -164,9 +167,11 @@ func (w *connWorker) send(t *Trail, until time.Duration) {
 			return
 		}
 		w.c = c
+		t.GotConn = e.clk.now()
+	} else if t.GotConn = t.SlotGranted; t.GotConn == 0 { // ready: no time passed getting it
+		t.GotConn = e.clk.now() // (0 reads as "never got one")
 	}
 	t.ConnID = w.c.id()
-	t.GotConn = e.clk.now()
 	w.ctx = deadlineCtx{Context: e.reqCtx, deadline: deadline}
 	if !w.c.do(&w.ctx, t) {
 		w.c.close()
