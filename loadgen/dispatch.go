@@ -168,8 +168,8 @@ func (w *connWorker) send(t *Trail, until time.Duration) {
 		}
 		w.c = c
 		t.GotConn = e.clk.now()
-	} else if t.GotConn = t.SlotGranted; t.GotConn == 0 { // ready: no time passed getting it
-		t.GotConn = e.clk.now() // (0 reads as "never got one")
+	} else {
+		t.GotConn = t.SlotGranted // it was ready: no time passed getting it
 	}
 	t.ConnID = w.c.id()
 	w.ctx = deadlineCtx{Context: e.reqCtx, deadline: deadline}

@@ -66,18 +66,15 @@ type spillRef struct {
 	s    *Spill
 	off  int64
 	lens [histogram.NumPhases]uint32 // bytes of each phase's histogram; 0: none
-	figs uint16                      // the phases that have figures, bit p for phase p
+	figs uint32                      // the phases that have figures, bit p for phase p
 }
+
+// figs has a bit for every phase: this fails to compile if there are more.
+var _ [32 - histogram.NumPhases]struct{}
 
 // figureSize is the size of one IntervalPhase in the file: its eight
 // fields as little-endian int64s.
 const figureSize = 8 * 8
-
-func init() {
-	if histogram.NumPhases > 16 {
-		panic("reports: spillRef.figs has fewer bits than there are phases")
-	}
-}
 
 func appendFigures(b []byte, f IntervalPhase) []byte {
 	for _, v := range [...]int64{f.Count, f.MeanUS, f.P50US, f.P90US, f.P95US, f.P99US, f.P999US, f.MaxUS} {
@@ -136,16 +133,14 @@ func (s *Spill) put(hists map[string]string, phases map[string]IntervalPhase) (s
 
 var errSpillClosed = errors.New("reports: spill file already closed")
 
-// histBytes is the length of the interval's histograms in the file, and
-// where phase p's starts, relative to off.
-func (r *spillRef) histBytes(p histogram.Phase) (total, at int64) {
-	for q, n := range r.lens {
-		if histogram.Phase(q) == p {
-			at = total
-		}
-		total += int64(n)
+// at is where phase p's histogram starts in the file, relative to off;
+// at(histogram.NumPhases) is where the figures start.
+func (r *spillRef) at(p histogram.Phase) int64 {
+	var n int64
+	for _, l := range r.lens[:p] {
+		n += int64(l)
 	}
-	return total, at
+	return n
 }
 
 // read returns n bytes at off of the spill file.
@@ -172,8 +167,7 @@ func (iv *Interval) Detail() (hists map[string]string, phases map[string]Interva
 	if r.s == nil {
 		return iv.Hists, iv.Phases, nil
 	}
-	hb, _ := r.histBytes(0)
-	b, err := r.read(r.off, int(hb)+bits.OnesCount16(r.figs)*figureSize)
+	b, err := r.read(r.off, int(r.at(histogram.NumPhases))+bits.OnesCount32(r.figs)*figureSize)
 	if err != nil {
 		return nil, nil, fmt.Errorf("reports: interval %d: %w", iv.Index, err)
 	}
@@ -203,8 +197,7 @@ func (iv *Interval) PhaseHist(name string) (string, error) {
 	if err != nil || r.lens[p] == 0 {
 		return "", nil
 	}
-	_, at := r.histBytes(p)
-	b, err := r.read(r.off+at, int(r.lens[p]))
+	b, err := r.read(r.off+r.at(p), int(r.lens[p]))
 	if err != nil {
 		return "", fmt.Errorf("reports: interval %d: %w", iv.Index, err)
 	}
@@ -224,8 +217,7 @@ func (iv *Interval) PhaseFigures(name string) (IntervalPhase, bool, error) {
 	if err != nil || r.figs&(1<<p) == 0 {
 		return IntervalPhase{}, true, nil
 	}
-	hb, _ := r.histBytes(0)
-	at := hb + int64(bits.OnesCount16(r.figs&(1<<p-1)))*figureSize
+	at := r.at(histogram.NumPhases) + int64(bits.OnesCount32(r.figs&(1<<p-1)))*figureSize
 	b, err := r.read(r.off+at, figureSize)
 	if err != nil {
 		return IntervalPhase{}, false, fmt.Errorf("reports: interval %d: %w", iv.Index, err)
