@@ -49,6 +49,9 @@ type netDialer struct {
 	h2         bool
 	connectTO  time.Duration
 	tlsTO      time.Duration
+	// fixed is the host's addresses when no lookup can ever query: an IP
+	// literal or a --resolve override. Nil for a name DNS answers.
+	fixed *resolver.Result
 }
 
 func newNetDialer(cfg *Config, clk *clock, res *resolver.Resolver) (*netDialer, error) {
@@ -65,6 +68,9 @@ func newNetDialer(cfg *Config, clk *clock, res *resolver.Resolver) (*netDialer, 
 		d.port = map[string]string{"http": "80", "https": "443"}[u.Scheme]
 	}
 	d.hostport = net.JoinHostPort(d.host, d.port)
+	if r, ok := res.Fixed(d.host, d.port); ok {
+		d.fixed = &r
+	}
 	if u.Scheme == "https" {
 		tc, err := cfg.tlsConfig()
 		if err != nil {
@@ -90,11 +96,27 @@ func newNetDialer(cfg *Config, clk *clock, res *resolver.Resolver) (*netDialer, 
 
 // dialNet resolves, connects and runs the TLS handshake, stamping each step
 // into t (and t.Err/t.ErrPhase on failure).
+//
+// ctx may be a deadlineCtx, whose deadline no timer enforces: rawDial and
+// net.Dialer put it on the socket themselves, but a DNS query and
+// crypto/tls's handshake watch only Done, so when either may run, ctx is
+// replaced by a real context with that deadline.
 func (d *netDialer) dialNet(ctx context.Context, t *Trail) (net.Conn, error) {
+	if dc, ok := ctx.(*deadlineCtx); ok && (d.fixed == nil || d.tls != nil) {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithDeadlineCause(dc.Context, dc.deadline, errWholeTimeout)
+		defer cancel()
+	}
 	// DNS. Only a real query counts as a dns phase; cached, literal and
 	// --resolve answers cost nothing and are not recorded.
 	start := d.clock.now()
-	res, err := d.res.Lookup(ctx, d.host, d.port)
+	var res resolver.Result
+	var err error
+	if d.fixed != nil {
+		res = *d.fixed
+	} else {
+		res, err = d.res.Lookup(ctx, d.host, d.port)
+	}
 	if res.Source.Resolved() || err != nil {
 		t.Resolved = true
 		t.DNSStart, t.DNSDone = start, d.clock.now()

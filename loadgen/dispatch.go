@@ -154,12 +154,9 @@ func (w *connWorker) send(t *Trail, until time.Duration) {
 		w.c.close()
 		w.c = nil
 	}
+	w.ctx = deadlineCtx{Context: e.reqCtx, deadline: deadline}
 	if w.c == nil {
-		// Dialing allocates anyway; a real context lets the resolver, the
-		// dialer and the TLS handshake honor the deadline.
-		ctx, cancel := context.WithDeadlineCause(e.reqCtx, deadline, errWholeTimeout)
-		c, err := e.conns.dial(ctx, t)
-		cancel()
+		c, err := e.conns.dial(&w.ctx, t) // dialNet honors the deadline
 		if err != nil {
 			if t.Done == 0 {
 				t.Done = e.clk.now()
@@ -172,7 +169,6 @@ func (w *connWorker) send(t *Trail, until time.Duration) {
 		t.GotConn = t.SlotGranted // it was ready: no time passed getting it
 	}
 	t.ConnID = w.c.id()
-	w.ctx = deadlineCtx{Context: e.reqCtx, deadline: deadline}
 	if !w.c.do(&w.ctx, t) {
 		w.c.close()
 		w.c = nil
@@ -181,7 +177,8 @@ func (w *connWorker) send(t *Trail, until time.Duration) {
 
 // deadlineCtx is the run's request context carrying one request's deadline
 // without a timer. Only the fast client gets it: it puts the deadline on the
-// socket and never waits on Done, so nothing needs to fire at the deadline.
+// socket and never waits on Done, so nothing needs to fire at the deadline
+// (dialNet swaps in a real context for the steps that do wait on Done).
 type deadlineCtx struct {
 	context.Context
 	deadline time.Time

@@ -194,6 +194,20 @@ func (r *Resolver) wants(a netip.Addr) bool {
 	return true
 }
 
+// Fixed returns what Lookup returns for host on port when that can never
+// involve DNS: host is an IP address, or an [Override] names it. ok is false
+// otherwise (and for a literal or override Lookup would reject). Callers that
+// dial one host many times ask once and skip Lookup after.
+func (r *Resolver) Fixed(host, port string) (res Result, ok bool) {
+	if _, lit := literal(host); !lit {
+		if _, st := r.static[staticKey{strings.ToLower(host), port}]; !st {
+			return Result{}, false
+		}
+	}
+	res, err := r.Lookup(context.Background(), host, port)
+	return res, err == nil
+}
+
 // Lookup returns the addresses to dial for host on port, and where they came
 // from. port only selects [Override]s; it is never resolved. Errors are
 // prefixed "resolver:"; a missing name wraps [ErrNotFound], and a timeout

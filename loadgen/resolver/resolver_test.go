@@ -415,3 +415,32 @@ func TestLiteralOfWrongFamily(t *testing.T) {
 		t.Error("Lookup of an IPv6 literal on ip4 succeeded")
 	}
 }
+
+func TestFixed(t *testing.T) {
+	dns := startDNS(t, dnstest.Config{})
+	r := newResolver(t, resolver.Config{
+		Server: dns.Addr(), Network: "ip4",
+		Static: []resolver.Override{{Host: "pinned.test", Port: "443", Addrs: addrs("127.0.0.9")}},
+	})
+	for _, tt := range []struct {
+		host, port string
+		ok         bool
+		source     resolver.Source
+		addrs      []netip.Addr
+	}{
+		{"127.0.0.5", "80", true, resolver.Literal, addrs("127.0.0.5")},
+		{"[::ffff:127.0.0.6]", "80", true, resolver.Literal, addrs("127.0.0.6")},
+		{"Pinned.Test", "443", true, resolver.Static, addrs("127.0.0.9")},
+		{"pinned.test", "80", false, 0, nil},    // the override is for port 443 only
+		{"a.example.test", "80", false, 0, nil}, // a name only DNS answers
+		{"::1", "80", false, 0, nil},            // a literal Lookup rejects on ip4
+	} {
+		res, ok := r.Fixed(tt.host, tt.port)
+		if ok != tt.ok || res.Source != tt.source || !slices.Equal(res.Addrs, tt.addrs) {
+			t.Errorf("Fixed(%q, %q) = %v %v, %v; want %v %v, %v", tt.host, tt.port, res.Source, res.Addrs, ok, tt.source, tt.addrs, tt.ok)
+		}
+	}
+	if q := dns.Queries(); q != 0 {
+		t.Errorf("Fixed sent %d DNS questions, want none", q)
+	}
+}
