@@ -92,6 +92,7 @@ start_servers() {
 		-addext subjectAltName=IP:127.0.0.1 2>/dev/null
 	sed "s|@WORK@|$work|g" "$here/nginx.conf" >"$work/nginx.conf"
 	taskset -c $SERVER_CPU nginx -c "$work/nginx.conf" -p "$work" >"$work/nginx.out" 2>&1 &
+	nginx_master=$!
 	pids+=($!)
 	# S4's server: tailrace's calibration target, first byte after 5.5 ms.
 	taskset -c $SERVER_CPU "$bin/target" --listen $TARGET_ADDR >"$work/target.out" 2>&1 &
@@ -187,13 +188,36 @@ cmd() {
 	esac
 }
 
-# one SCENARIO TOOL REP: run it, pinned, bounded by a hard timeout.
+# server_ticks: CPU clock ticks nginx's worker has used so far, or -1.
+server_ticks() {
+	local w
+	w=$(pgrep -P "$nginx_master" nginx | head -1)
+	if [[ -n $w ]] && awk '{print $14 + $15}' "/proc/$w/stat" 2>/dev/null; then
+		return
+	fi
+	echo -1
+}
+
+# one SCENARIO TOOL REP: run it, pinned, bounded by a hard timeout, and add
+# to its .meta the CPU seconds nginx's worker used meanwhile (S4's server is
+# the target, not nginx).
 one() {
 	local s=$1 t=$2 rep=$3
 	cmd "$s" "$t" "$rep"
 	((${#C[@]})) || return 0
 	mkdir -p "$out/$s/$t"
-	local o=$out/$s/$t/$rep.out limit=$((secs * 3 + 30))
+	local o=$out/$s/$t/$rep.out
+	local before
+	before=$(server_ticks)
+	run_one "$s" "$t" "$rep" "$o"
+	if [[ $s != s4 ]]; then
+		awk -v a="$before" -v b="$(server_ticks)" -v hz="$(getconf CLK_TCK)" \
+			'BEGIN { if (a >= 0 && b >= a) printf "server_cpu_s=%.2f\n", (b - a) / hz }' >>"$o.meta"
+	fi
+}
+
+run_one() {
+	local s=$1 t=$2 rep=$3 o=$4 limit=$((secs * 3 + 30))
 	log "$s $t #$rep"
 	if [[ ${C[0]} == vegeta ]]; then
 		# vegeta attack | report, with the attack alone measured.

@@ -21,10 +21,11 @@ type result struct {
 	lagP99 float64 // tailrace only: schedule lag p99, ms
 	cpu    float64 // CPU seconds of the tool's process (benchsum exec)
 	rssMB  float64 // peak resident set, MB
+	srvCPU float64 // CPU seconds the server's worker used meanwhile (bench/run.sh)
 }
 
 func unknown() result {
-	return result{rps: -1, count: -1, errs: -1, p50ms: -1, server: -1, lagP99: -1, cpu: -1, rssMB: -1}
+	return result{rps: -1, count: -1, errs: -1, p50ms: -1, server: -1, lagP99: -1, cpu: -1, rssMB: -1, srvCPU: -1}
 }
 
 // parseRun reads one run's output (and meta) for tool.
@@ -32,6 +33,7 @@ func parseRun(tool, outPath string) result {
 	r := unknown()
 	if b, err := os.ReadFile(outPath + ".meta"); err == nil {
 		r.cpu = metaValue(string(b), "cpu_s")
+		r.srvCPU = metaValue(string(b), "server_cpu_s")
 		if kb := metaValue(string(b), "maxrss_kb"); kb >= 0 {
 			r.rssMB = kb / 1024
 		}

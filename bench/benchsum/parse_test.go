@@ -65,6 +65,16 @@ func TestTable(t *testing.T) {
 		write("s1/tailrace/"+rep+".out", "")
 		write("s1/tailrace/"+rep+"/results.json", `{"arms":[{"duration_s":1,"counters":{"completed":`+v+`,"errors":0},"phases":{"total":{"count":1,"p50_us":500}}}]}`)
 		write("s1/wrk/"+rep+".out", "Requests/sec: "+v+"\n  "+v+" requests in 1.00s\n")
+		// nginx's worker busy for 0.9 s of tailrace's 1 s runs, 0.5 s of wrk's.
+		write("s1/tailrace/"+rep+".out.meta", "cpu_s=1.000\nserver_cpu_s=0.90\n")
+		write("s1/wrk/"+rep+".out.meta", "cpu_s=1.000\nserver_cpu_s=0.50\n")
+	}
+	// In S2 wrk ran as fast as tailrace in repetition 1, twice as fast in 2.
+	for i, v := range []string{"100", "200"} {
+		rep := string(rune('1' + i))
+		write("s2/tailrace/"+rep+".out", "")
+		write("s2/tailrace/"+rep+"/results.json", `{"arms":[{"duration_s":1,"counters":{"completed":100,"errors":0}}]}`)
+		write("s2/wrk/"+rep+".out", "Requests/sec: "+v+"\n  "+v+" requests in 1.00s\n")
 	}
 	var b bytes.Buffer
 	if err := table(&b, dir); err != nil {
@@ -78,5 +88,13 @@ func TestTable(t *testing.T) {
 	}
 	if f := strings.Fields(line); len(f) < 7 || !strings.Contains(line, "200.0") || !strings.Contains(line, "1.00x") {
 		t.Errorf("S1 row %q: want medians 200.0 and ratio 1.00x\n%s", line, b.String())
+	}
+	for _, want := range []string{
+		"in each repetition (run back to back): S1 1.00 1.00 1.00; S2 1.00 0.50\n",
+		"CPU share while each tool sent load (median): S1: tailrace 90% wrk 50%\n",
+	} {
+		if !strings.Contains(b.String(), want) {
+			t.Errorf("table lacks %q:\n%s", want, b.String())
+		}
 	}
 }

@@ -134,6 +134,8 @@ func table(w io.Writer, dir string) error {
 	}
 	s4Excess(w, dir)
 	s3EventLoop(w, dir)
+	perRep(w, dir)
+	serverShare(w, dir)
 	fmt.Fprintln(w, "\n'-' not run, '?' output not understood, '!' more than 0.1% of requests failed (excluded from best peer).")
 	fmt.Fprintln(w, "Ratios are tailrace divided by the other; for rows where lower is better (RSS, CPU, lag, p50) below 1 is better.")
 	return nil
@@ -172,4 +174,64 @@ func s3EventLoop(w io.Writer, dir string) {
 		return
 	}
 	fmt.Fprintf(w, "\nS3 as a raw epoll event loop (bench/eventloop, no timing): CPU s per 100k requests evenly spaced %s, in bursts of 50 every 5 ms %s\n", even, burst)
+}
+
+// ceilingRows are the closed-loop scenarios, whose req/s is a race to the
+// server's ceiling: the ones perRep and serverShare speak of.
+var ceilingRows = []struct{ label, scenario string }{
+	{"S1", "s1"}, {"S2", "s2"}, {"S6 keep-alive", "s6ka"}, {"S6 new TLS", "s6new"},
+}
+
+// perRep prints tailrace's req/s over wrk's for each repetition: the two
+// ran one after the other, so each ratio saw about the same machine, and
+// their spread shows how far one table's medians can be trusted.
+func perRep(w io.Writer, dir string) {
+	var parts []string
+	for _, s := range ceilingRows {
+		outs, _ := filepath.Glob(filepath.Join(dir, s.scenario, "tailrace", "*.out"))
+		slices.Sort(outs)
+		var rs []string
+		for _, o := range outs {
+			tr := parseRun("tailrace", o)
+			wrk := parseRun("wrk", filepath.Join(dir, s.scenario, "wrk", filepath.Base(o)))
+			if tr.rps >= 0 && wrk.rps > 0 {
+				rs = append(rs, fmt.Sprintf("%.2f", tr.rps/wrk.rps))
+			}
+		}
+		if len(rs) > 0 {
+			parts = append(parts, s.label+" "+strings.Join(rs, " "))
+		}
+	}
+	if len(parts) > 0 {
+		fmt.Fprintf(w, "\ntailrace/wrk req/s in each repetition (run back to back): %s\n", strings.Join(parts, "; "))
+	}
+}
+
+// serverShare prints the median share of one CPU that nginx's worker used
+// during each tool's runs: near 100%, the server was the limit and the
+// tools' req/s differ by how well they keep it fed and by noise. The share
+// is of the time the tool sent load (its count over its rate), not of its
+// process's lifetime: tailrace's writes its reports after the load ends.
+func serverShare(w io.Writer, dir string) {
+	share := func(r result) float64 {
+		if r.srvCPU < 0 || r.count <= 0 || r.rps <= 0 {
+			return -1
+		}
+		return 100 * r.srvCPU / (r.count / r.rps)
+	}
+	var parts []string
+	for _, s := range ceilingRows {
+		var ts []string
+		for _, t := range tools {
+			if c := collect(dir, s.scenario, t, share); c.value >= 0 {
+				ts = append(ts, fmt.Sprintf("%s %.0f%%", t, c.value))
+			}
+		}
+		if len(ts) > 0 {
+			parts = append(parts, s.label+": "+strings.Join(ts, " "))
+		}
+	}
+	if len(parts) > 0 {
+		fmt.Fprintf(w, "\nnginx worker's CPU share while each tool sent load (median): %s\n", strings.Join(parts, "; "))
+	}
 }
