@@ -79,10 +79,11 @@ func TestDialDeadlines(t *testing.T) {
 					if got := r.iv.Errors[tc.want]; got != r.iv.Counters.Sent || got == 0 {
 						t.Fatalf("errors %v, want all %d sent as %q", r.iv.Errors, r.iv.Counters.Sent, tc.want)
 					}
-					// Each ended at its deadline: not before it, and not at
-					// the next SYN retry (1 s) or the DNS answer (5 s).
+					// Each ended at its deadline: not before it, and long
+					// before the DNS answer (5 s) or never (a TLS server
+					// that stays mute, SYNs the listener keeps dropping).
 					for _, tr := range r.trails {
-						if took := tr.Done - tr.Dispatched; took < timeout-5*time.Millisecond || took > timeout+700*time.Millisecond {
+						if took := tr.Done - tr.Dispatched; took < timeout-5*time.Millisecond || took > timeout+2*time.Second {
 							t.Fatalf("request %d ended after %v, want about %v", tr.Index, took, timeout)
 						}
 					}
