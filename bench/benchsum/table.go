@@ -176,8 +176,9 @@ func s3EventLoop(w io.Writer, dir string) {
 	fmt.Fprintf(w, "\nS3 as a raw epoll event loop (bench/eventloop, no timing): CPU s per 100k requests evenly spaced %s, in bursts of 50 every 5 ms %s\n", even, burst)
 }
 
-// ceilingRows are the closed-loop scenarios, whose req/s is a race to the
-// server's ceiling: the ones perRep and serverShare speak of.
+// ceilingRows are the closed-loop scenarios, whose req/s is a maximum that
+// either the server or the load tool sets: the ones perRep and serverShare
+// speak of.
 var ceilingRows = []struct{ label, scenario string }{
 	{"S1", "s1"}, {"S2", "s2"}, {"S6 keep-alive", "s6ka"}, {"S6 new TLS", "s6new"},
 }
@@ -211,7 +212,7 @@ func perRep(w io.Writer, dir string) {
 // during each tool's runs: near 100%, the server was the limit and the
 // tools' req/s differ by how well they keep it fed and by noise. The share
 // is of the time the tool sent load (its count over its rate), not of its
-// process's lifetime: tailrace's writes its reports after the load ends.
+// process's lifetime: tailrace writes its reports after the load ends.
 func serverShare(w io.Writer, dir string) {
 	share := func(r result) float64 {
 		if r.srvCPU < 0 || r.count <= 0 || r.rps <= 0 {
