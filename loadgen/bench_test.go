@@ -67,10 +67,11 @@ func issueLoop(b *testing.B, rawURL string, cfg Config, warm bool) (int64, *hist
 
 // BenchmarkCloseRequest is S2's path: a new connection per request (close
 // mode, the fast client), dial and close included. The kernel's work
-// dominates ns/op. allocs/op counts the canned server's accept too (about
-// 10 of the 26 on 2026-11-22); the client's are the request's timer
-// context, the os.File and its RawConn, fileConn with its two read and
-// write functions, the h1Conn, and getpeername's address.
+// dominates ns/op. allocs/op counts the canned server's accept too (10 of
+// the 22 on 2026-11-22); the client's 12 are the Trail and its deadline
+// context, the socket address and the file's name, the os.File (two
+// objects) and its RawConn, fileConn with its two read and write
+// functions, the h1Conn, and getpeername's address.
 func BenchmarkCloseRequest(b *testing.B) {
 	n, iv := issueLoop(b, cannedServer(b), Config{Mode: ModeClose, Client: ClientFast}, false)
 	if iv.Counters.Errors != 0 || iv.Counters.ConnsOpened != n {
