@@ -67,11 +67,14 @@ func issueLoop(b *testing.B, rawURL string, cfg Config, warm bool) (int64, *hist
 
 // BenchmarkCloseRequest is S2's path: a new connection per request (close
 // mode, the fast client), dial and close included. The kernel's work
-// dominates ns/op. allocs/op counts the canned server's accept too (10 of
-// the 22 on 2026-11-22); the client's 12 are the Trail and its deadline
-// context, the socket address and the file's name, the os.File (two
-// objects) and its RawConn, fileConn with its two read and write
-// functions, the h1Conn, and getpeername's address.
+// dominates ns/op. The canned server is a goroutine of this process, so
+// here every response is read after a wait and every socket joins the
+// netpoller, which against a server of its own (S2) few do. allocs/op
+// counts the server's accept and goroutine too; by a memory profile
+// (2026-12-03) the client's 14 are the Trail and its deadline context, the h1Conn, the
+// fileConn, the socket addresses for connect and getpeername, and, for
+// joining the netpoller, the file's name (two), the os.File (two) and its
+// RawConn, and polledFile with the read and write functions (three).
 func BenchmarkCloseRequest(b *testing.B) {
 	n, iv := issueLoop(b, cannedServer(b), Config{Mode: ModeClose, Client: ClientFast}, false)
 	if iv.Counters.Errors != 0 || iv.Counters.ConnsOpened != n {

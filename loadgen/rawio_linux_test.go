@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -18,15 +19,24 @@ import (
 // TestFileConnIOAsFile: fileConn's Read and Write (raw system calls) give
 // what os.File's Read and Write gave on the same socket in the same
 // situation: the same counts, and errors that read the same and match the
-// same sentinels. Each case runs twice, on two connections to one
-// listener: once through fileConn's methods, once through the embedded
-// os.File's.
+// same sentinels. Each case runs on fresh connections to one listener:
+// through the os.File of a socket in the netpoller, and through fileConn's
+// methods on a socket not yet in it (each then joins when it must wait),
+// on one already in it, and through readPooled.
 func TestFileConnIOAsFile(t *testing.T) {
 	type ioFunc func(c *fileConn, p []byte) (int, error)
 	readRaw := func(c *fileConn, p []byte) (int, error) { return c.Read(p) }
-	readFile := func(c *fileConn, p []byte) (int, error) { return c.File.Read(p) }
+	readFile := func(c *fileConn, p []byte) (int, error) { return c.polled.Load().f.Read(p) }
 	writeRaw := func(c *fileConn, p []byte) (int, error) { return c.Write(p) }
-	writeFile := func(c *fileConn, p []byte) (int, error) { return c.File.Write(p) }
+	writeFile := func(c *fileConn, p []byte) (int, error) { return c.polled.Load().f.Write(p) }
+	polled := func(op ioFunc) ioFunc {
+		return func(c *fileConn, p []byte) (int, error) {
+			if c.polled.Load() == nil {
+				return 0, errors.New("the socket is not in the netpoller")
+			}
+			return op(c, p)
+		}
+	}
 	// readPooled reads into a buffer of len(p) from a pool, then copies.
 	readPooled := func(c *fileConn, p []byte) (int, error) {
 		pool := &sync.Pool{New: func() any { b := make([]byte, len(p)); return &b }}
@@ -71,6 +81,11 @@ func TestFileConnIOAsFile(t *testing.T) {
 			c.SetReadDeadline(time.Now().Add(-time.Second))
 			return op(c, make([]byte, 64))
 		}},
+		{name: "deadline passed, data waiting", is: os.ErrDeadlineExceeded, run: func(t *testing.T, c *fileConn, srv *net.TCPConn, op ioFunc) (int, error) {
+			srv.Write([]byte("hello"))
+			c.SetReadDeadline(time.Now().Add(-time.Second))
+			return op(c, make([]byte, 64))
+		}},
 		{name: "deadline while waiting", is: os.ErrDeadlineExceeded, run: func(t *testing.T, c *fileConn, srv *net.TCPConn, op ioFunc) (int, error) {
 			c.SetReadDeadline(time.Now().Add(30 * time.Millisecond))
 			return op(c, make([]byte, 64))
@@ -97,6 +112,10 @@ func TestFileConnIOAsFile(t *testing.T) {
 			}
 			return 0, err
 		}},
+		{name: "write deadline passed", write: true, is: os.ErrDeadlineExceeded, run: func(t *testing.T, c *fileConn, srv *net.TCPConn, op ioFunc) (int, error) {
+			c.SetWriteDeadline(aLongTimeAgo)
+			return op(c, []byte("x"))
+		}},
 		{name: "write closed", write: true, is: os.ErrClosed, run: func(t *testing.T, c *fileConn, srv *net.TCPConn, op ioFunc) (int, error) {
 			c.Close()
 			return op(c, []byte("x"))
@@ -108,13 +127,8 @@ func TestFileConnIOAsFile(t *testing.T) {
 			// without reading it away.
 			deadline := time.Now().Add(5 * time.Second)
 			for time.Now().Before(deadline) {
-				var ready bool
-				c.rc.Control(func(fd uintptr) {
-					fds := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}
-					n, _ := unix.Poll(fds, 10)
-					ready = n == 1 && fds[0].Revents&(unix.POLLERR|unix.POLLHUP) != 0
-				})
-				if ready {
+				fds := []unix.PollFd{{Fd: int32(c.fd), Events: unix.POLLIN}}
+				if n, _ := unix.Poll(fds, 10); n == 1 && fds[0].Revents&(unix.POLLERR|unix.POLLHUP) != 0 {
 					break
 				}
 			}
@@ -127,7 +141,8 @@ func TestFileConnIOAsFile(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer ln.Close()
-	pair := func(t *testing.T) (*fileConn, *net.TCPConn) {
+	// pair dials a connection, in the netpoller at once if poll.
+	pair := func(t *testing.T, poll bool) (*fileConn, *net.TCPConn) {
 		nc, err := rawDial(context.Background(), ln.Addr().(*net.TCPAddr).AddrPort(), time.Now().Add(5*time.Second))
 		if err != nil {
 			t.Fatal(err)
@@ -137,7 +152,16 @@ func TestFileConnIOAsFile(t *testing.T) {
 			t.Fatal(err)
 		}
 		t.Cleanup(func() { nc.Close(); srv.Close() })
-		return nc.(*fileConn), srv
+		c := nc.(*fileConn)
+		if c.polled.Load() != nil {
+			t.Fatal("a new connection is in the netpoller before it waited")
+		}
+		if poll {
+			if _, err := c.poll("test"); err != nil {
+				t.Fatal(err)
+			}
+		}
+		return c, srv
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -145,14 +169,15 @@ func TestFileConnIOAsFile(t *testing.T) {
 			if tc.write {
 				raw, file = writeRaw, writeFile
 			}
-			c2, s2 := pair(t)
+			c2, s2 := pair(t, true)
 			n2, err2 := tc.run(t, c2, s2, file)
-			ops := map[string]ioFunc{"fileConn": raw}
+			ops := map[string]ioFunc{"fileConn": raw, "fileConn in the netpoller": polled(raw)}
 			if !tc.write && tc.name != "empty buffer" {
 				ops["readPooled"] = readPooled
+				ops["readPooled in the netpoller"] = polled(readPooled)
 			}
 			for name, op := range ops {
-				c1, s1 := pair(t)
+				c1, s1 := pair(t, strings.HasSuffix(name, "netpoller"))
 				n1, err1 := tc.run(t, c1, s1, op)
 				if n1 != n2 || fmt.Sprint(err1) != fmt.Sprint(err2) {
 					t.Fatalf("%s gave (%d, %v), os.File (%d, %v)", name, n1, err1, n2, err2)
