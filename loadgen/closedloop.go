@@ -58,12 +58,18 @@ func (e *Engine) runClosed(ctx context.Context, d time.Duration) {
 }
 
 // closedWorker returns a connection worker for one closed loop when the fast
-// keep-alive path applies, or nil: then the loop goes through the pool.
+// client runs it, or nil: then the loop goes through the pool. In close and
+// resume modes the worker dials a connection for every request and closes
+// it after; what it saves over the pool is the Trail and context each
+// request would allocate.
 func (e *Engine) closedWorker() *connWorker {
-	if e.workers == nil {
-		return nil
+	switch {
+	case e.workers != nil:
+		return e.workers.newWorker()
+	case e.socketDeadlines:
+		return &connWorker{e: e}
 	}
-	return e.workers.newWorker()
+	return nil
 }
 
 // enter counts a request in flight and keeps the interval's peak.

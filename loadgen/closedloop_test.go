@@ -83,3 +83,28 @@ func TestClosedLoop(t *testing.T) {
 		})
 	}
 }
+
+// TestClosedLoopCloseModeDialsEveryRequest: in close and resume modes a
+// closed loop's worker closes its connection after every request, even
+// when the server would keep it (this one answers without "Connection:
+// close" and keeps reading), so every request dials.
+func TestClosedLoopCloseModeDialsEveryRequest(t *testing.T) {
+	u, _ := url.Parse(h1Server(t, nil, okResponse))
+	e, err := New(Config{URL: u, Mode: ModeClose, Client: ClientFast, Concurrency: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	all := histogram.NewInterval(16)
+	plan := schedule.Plan{Stages: schedule.Steady(1, 200*time.Millisecond)}
+	if err := e.Run(context.Background(), plan, schedule.Full, time.Now(), func(iv *histogram.Interval) { all.Merge(iv) }); err != nil {
+		t.Fatal(err)
+	}
+	c := all.Counters
+	if c.Errors != 0 || c.Completed < 20 {
+		t.Fatalf("counters %+v, errors %v %v", c, all.Errors, all.ErrorText)
+	}
+	if c.ConnsOpened != c.Completed || c.ConnsReused != 0 || c.ConnsClosed != c.ConnsOpened {
+		t.Errorf("%d requests: %d connections opened, %d reused, %d closed; want one opened and closed each",
+			c.Completed, c.ConnsOpened, c.ConnsReused, c.ConnsClosed)
+	}
+}

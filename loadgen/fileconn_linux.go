@@ -183,8 +183,10 @@ func (c *fileConn) closeNow() {
 		c.closeErr = pc.f.Close()
 		return
 	}
-	if err := syscall.Close(c.fd); err != nil {
-		c.closeErr = &os.PathError{Op: "close", Path: c.name(), Err: err}
+	// Raw, as the socket's reads and writes: closing a socket without
+	// SO_LINGER does not block.
+	if _, _, e := syscall.RawSyscall(syscall.SYS_CLOSE, uintptr(c.fd), 0, 0); e != 0 {
+		c.closeErr = &os.PathError{Op: "close", Path: c.name(), Err: e}
 	}
 }
 

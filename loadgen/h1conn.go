@@ -38,7 +38,7 @@ type h1Dialer struct {
 	stopped atomic.Bool
 
 	mu   sync.Mutex
-	live map[*h1Conn]struct{} // for abort
+	live *h1Conn // the open connections, linked through prev and next, for abort
 }
 
 // h1Request is one request as the fast client sends it.
@@ -50,7 +50,7 @@ type h1Request struct {
 
 func newH1Dialer(cfg *Config, nd *netDialer, tmpls []*requestTemplate, ids *atomic.Uint64, onClose func()) (*h1Dialer, error) {
 	d := &h1Dialer{
-		netDialer: nd, ttfbTO: cfg.TTFBTimeout, nextID: ids, onClose: onClose, live: map[*h1Conn]struct{}{},
+		netDialer: nd, ttfbTO: cfg.TTFBTimeout, nextID: ids, onClose: onClose,
 	}
 	for _, tmpl := range tmpls {
 		req, err := tmpl.wire()
@@ -74,7 +74,11 @@ func (d *h1Dialer) dial(ctx context.Context, t *Trail) (clientConn, error) {
 		return nil, err
 	}
 	d.mu.Lock()
-	d.live[c] = struct{}{}
+	c.next = d.live
+	if d.live != nil {
+		d.live.prev = c
+	}
+	d.live = c
 	d.mu.Unlock()
 	return c, nil
 }
@@ -83,7 +87,7 @@ func (d *h1Dialer) abort() {
 	d.stopped.Store(true)
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	for c := range d.live {
+	for c := d.live; c != nil; c = c.next {
 		c.mu.Lock()
 		if c.nc != nil {
 			c.nc.SetDeadline(aLongTimeAgo)
@@ -103,6 +107,10 @@ type h1Conn struct {
 	rd     h1Reader
 	broken bool
 	closed atomic.Bool
+	// The dialer's list of open connections (d.live), under d.mu: a list,
+	// not a map, because close mode adds and removes a connection per
+	// request.
+	prev, next *h1Conn
 }
 
 // redial replaces the connection with a new one, stamping the dial phases.
@@ -258,9 +266,18 @@ func (c *h1Conn) alive() bool    { return !c.broken }
 func (c *h1Conn) id() uint64     { return c.connID }
 func (c *h1Conn) close() {
 	if c.closed.CompareAndSwap(false, true) {
-		c.d.mu.Lock()
-		delete(c.d.live, c)
-		c.d.mu.Unlock()
+		d := c.d
+		d.mu.Lock()
+		if c.prev != nil {
+			c.prev.next = c.next
+		} else {
+			d.live = c.next
+		}
+		if c.next != nil {
+			c.next.prev = c.prev
+		}
+		c.prev, c.next = nil, nil
+		d.mu.Unlock()
 		c.shut()
 	}
 }

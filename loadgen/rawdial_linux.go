@@ -8,6 +8,7 @@ import (
 	"os"
 	"syscall"
 	"time"
+	"unsafe"
 )
 
 // rawDial connects a TCP socket to ap itself instead of through net.Dialer,
@@ -23,41 +24,50 @@ import (
 // exactly as for a net.TCPConn, only when something must wait.
 // Errors read as net.Dialer's do ("dial tcp ADDR: connect: ...").
 func rawDial(ctx context.Context, ap netip.AddrPort, deadline time.Time) (net.Conn, error) {
-	family := syscall.AF_INET
-	var sa syscall.Sockaddr
-	if a := ap.Addr(); a.Is4() || a.Is4In6() {
-		sa = &syscall.SockaddrInet4{Port: int(ap.Port()), Addr: a.Unmap().As4()}
-	} else {
-		if a.Zone() != "" {
-			return nil, errNoRawDial // scoped addresses: net.Dialer knows their interfaces
-		}
-		family = syscall.AF_INET6
-		sa = &syscall.SockaddrInet6{Port: int(ap.Port()), Addr: a.As16()}
+	// The address as connect(2) takes it, on the stack: syscall.Connect's
+	// Sockaddr would be one more allocation per connection.
+	var sa rawSockaddr
+	a := ap.Addr()
+	switch {
+	case a.Is4() || a.Is4In6():
+		sa.setInet4(a.Unmap().As4(), ap.Port())
+	case a.Zone() != "":
+		return nil, errNoRawDial // scoped addresses: net.Dialer knows their interfaces
+	default:
+		sa.setInet6(a.As16(), ap.Port())
 	}
 	opErr := func(call string, err error) error {
 		return &net.OpError{Op: "dial", Net: "tcp", Addr: net.TCPAddrFromAddrPort(ap), Err: os.NewSyscallError(call, err)}
 	}
-	fd, err := syscall.Socket(family, syscall.SOCK_STREAM|syscall.SOCK_NONBLOCK|syscall.SOCK_CLOEXEC, syscall.IPPROTO_TCP)
-	if err != nil {
-		return nil, opErr("socket", err)
+	// The calls below return at once (the socket is non-blocking; on
+	// loopback connect(2) completes the handshake inside, in about 10 µs), so
+	// they are made with RawSyscall, without telling the scheduler (see
+	// fileConn.Read).
+	fd, _, e := syscall.RawSyscall(syscall.SYS_SOCKET, uintptr(sa.family()), syscall.SOCK_STREAM|syscall.SOCK_NONBLOCK|syscall.SOCK_CLOEXEC, syscall.IPPROTO_TCP)
+	if e != 0 {
+		return nil, opErr("socket", e)
 	}
 	// As net.Dialer: no Nagle delay (requests are written whole anyway).
-	if err := syscall.SetsockoptInt(fd, syscall.IPPROTO_TCP, syscall.TCP_NODELAY, 1); err != nil {
-		syscall.Close(fd)
-		return nil, opErr("setsockopt", err)
+	one := int32(1)
+	if _, _, e := syscall.RawSyscall6(syscall.SYS_SETSOCKOPT, fd, syscall.IPPROTO_TCP, syscall.TCP_NODELAY, uintptr(unsafe.Pointer(&one)), 4, 0); e != 0 {
+		syscall.RawSyscall(syscall.SYS_CLOSE, fd, 0, 0)
+		return nil, opErr("setsockopt", e)
 	}
-	cerr := syscall.Connect(fd, sa)
-	for cerr == syscall.EINTR {
-		cerr = syscall.Connect(fd, sa)
+	var cerr syscall.Errno
+	for {
+		_, _, cerr = syscall.RawSyscall(syscall.SYS_CONNECT, fd, uintptr(unsafe.Pointer(&sa.b)), uintptr(sa.n))
+		if cerr != syscall.EINTR {
+			break
+		}
 	}
 	switch cerr {
-	case nil, syscall.EINPROGRESS, syscall.EALREADY:
+	case 0, syscall.EINPROGRESS, syscall.EALREADY:
 	default:
-		syscall.Close(fd)
+		syscall.RawSyscall(syscall.SYS_CLOSE, fd, 0, 0)
 		return nil, opErr("connect", cerr)
 	}
-	c := newFileConn(fd, ap)
-	if cerr == nil || connected(fd) { // connected inside connect (loopback)
+	c := newFileConn(int(fd), ap)
+	if cerr == 0 || connected(int(fd)) { // connected inside connect (loopback)
 		return c, nil
 	}
 	if err := c.awaitConnect(ctx, deadline); err != nil {
@@ -70,11 +80,46 @@ func rawDial(ctx context.Context, ap netip.AddrPort, deadline time.Time) (net.Co
 	return c, nil
 }
 
+// rawSockaddr is a socket address in the kernel's layout (struct
+// sockaddr_in or sockaddr_in6) and its length.
+type rawSockaddr struct {
+	b [syscall.SizeofSockaddrInet6]byte
+	n uint32
+}
+
+func (sa *rawSockaddr) setInet4(addr [4]byte, port uint16) {
+	r := (*syscall.RawSockaddrInet4)(unsafe.Pointer(&sa.b))
+	r.Family = syscall.AF_INET
+	setPort(&r.Port, port)
+	r.Addr = addr
+	sa.n = syscall.SizeofSockaddrInet4
+}
+
+func (sa *rawSockaddr) setInet6(addr [16]byte, port uint16) {
+	r := (*syscall.RawSockaddrInet6)(unsafe.Pointer(&sa.b))
+	r.Family = syscall.AF_INET6
+	setPort(&r.Port, port)
+	r.Addr = addr
+	sa.n = syscall.SizeofSockaddrInet6
+}
+
+func (sa *rawSockaddr) family() uint16 {
+	return (*syscall.RawSockaddrInet4)(unsafe.Pointer(&sa.b)).Family
+}
+
+// setPort stores port in network byte order.
+func setPort(p *uint16, port uint16) {
+	b := (*[2]byte)(unsafe.Pointer(p))
+	b[0], b[1] = byte(port>>8), byte(port)
+}
+
 // connected reports whether fd's connect has completed: getpeername fails
 // with ENOTCONN until it has.
 func connected(fd int) bool {
-	_, err := syscall.Getpeername(fd)
-	return err == nil
+	var sa rawSockaddr
+	sa.n = uint32(len(sa.b))
+	_, _, e := syscall.RawSyscall(syscall.SYS_GETPEERNAME, uintptr(fd), uintptr(unsafe.Pointer(&sa.b)), uintptr(unsafe.Pointer(&sa.n)))
+	return e == 0
 }
 
 // awaitConnect waits until the connect in progress completes or fails, or
