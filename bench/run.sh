@@ -84,6 +84,15 @@ install() {
 }
 
 start_servers() {
+	# nginx listens with reuseport: a server left on one of these ports
+	# would silently take a share of the connections (and of CPU 1).
+	local port
+	for port in 18080 18443 ${TARGET_ADDR##*:}; do
+		if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+			log "something already listens on 127.0.0.1:$port: stop it first"
+			exit 2
+		fi
+	done
 	mkdir -p "$work/nginx-tmp" "$out"
 	# An ECDSA P-256 certificate: cheap for the server to sign with, so that
 	# the new-TLS-connection scenario measures the clients' handshakes.
