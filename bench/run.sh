@@ -183,15 +183,20 @@ cmd() {
 	s6ka/hey) C=("$bin/hey" -z $d -c $CONNS $TLSURL) ;;
 	s6ka/vegeta) C=(vegeta -rate=0 -max-workers=$CONNS -duration=$d -keepalive=true -insecure "URL=$TLSURL") ;;
 
+	# A new TLS connection per request with a full handshake. wrk and h2load
+	# resume the session on every new connection (the server's first flight
+	# is 240 bytes, no certificate, where a full one is 760-770), so they
+	# run in s6resume, beside tailrace's resume mode, not here.
 	s6new/tailrace) C=("${tr[@]}" --insecure --tls-groups x25519 --concurrency $CONNS --mode close $TLSURL) ;;
-	s6new/wrk) C=(wrk -t1 -c$CONNS -d$d --latency -H "Connection: close" $TLSURL) ;;
 	s6new/ab) C=(ab -q -c $CONNS -t "$secs" -n 100000000 $TLSURL) ;;
-	s6new/h2load) C=(h2load --h1 -t1 -c$CONNS -n $((secs * 2000)) -H "Connection: close" $TLSURL) ;;
 	s6new/fortio) C=("$bin/fortio" load -quiet -k -keepalive=false -qps -1 -c $CONNS -t $d $TLSURL) ;;
 	s6new/hey) C=("$bin/hey" -z $d -c $CONNS -disable-keepalive $TLSURL) ;;
 	s6new/vegeta) C=(vegeta -rate=0 -max-workers=$CONNS -duration=$d -keepalive=false -insecure "URL=$TLSURL") ;;
 
+	# A new TLS connection per request that resumes the session (tickets).
 	s6resume/tailrace) C=("${tr[@]}" --insecure --tls-groups x25519 --concurrency $CONNS --mode resume $TLSURL) ;;
+	s6resume/wrk) C=(wrk -t1 -c$CONNS -d$d --latency -H "Connection: close" $TLSURL) ;;
+	s6resume/h2load) C=(h2load --h1 -t1 -c$CONNS -n $((secs * 5000)) -H "Connection: close" $TLSURL) ;;
 	# tailrace's default: Go's groups, an X25519MLKEM768 key share beside X25519.
 	s6gotls/tailrace) C=("${tr[@]}" --insecure --concurrency $CONNS --mode close $TLSURL) ;;
 	esac

@@ -1,4 +1,4 @@
-//go:build !linux
+//go:build !linux || 386
 
 package loadgen
 
@@ -9,5 +9,6 @@ import (
 	"time"
 )
 
-// rawDial is Linux-only; elsewhere every connection goes through net.Dialer.
+// rawDial is for Linux, but for 386, whose socket calls go through
+// socketcall(2); elsewhere every connection goes through net.Dialer.
 func rawDial(context.Context, netip.AddrPort, time.Time) (net.Conn, error) { return nil, errNoRawDial }

@@ -41,8 +41,8 @@ var rows = []row{
 	{"S3 schedule lag p99, ms", "s3", lag99, true},
 	{"S4 p50 at 200/s, ms", "s4", p50, true},
 	{"S6 TLS keep-alive: req/s", "s6ka", rps, false},
-	{"S6 new TLS conn per request: req/s", "s6new", rps, false},
-	{"S6 tailrace resume (tickets): req/s", "s6resume", rps, false},
+	{"S6 new TLS conn per request, full handshake: req/s", "s6new", rps, false},
+	{"S6 new TLS conn per request, session resumed: req/s", "s6resume", rps, false},
 	{"S6 tailrace new TLS, Go's default key shares (+ML-KEM): req/s", "s6gotls", rps, false},
 }
 
@@ -180,7 +180,7 @@ func s3EventLoop(w io.Writer, dir string) {
 // either the server or the load tool sets: the ones perRep and serverShare
 // speak of.
 var ceilingRows = []struct{ label, scenario string }{
-	{"S1", "s1"}, {"S2", "s2"}, {"S6 keep-alive", "s6ka"}, {"S6 new TLS", "s6new"},
+	{"S1", "s1"}, {"S2", "s2"}, {"S6 keep-alive", "s6ka"}, {"S6 new TLS", "s6new"}, {"S6 resumed TLS", "s6resume"},
 }
 
 // perRep prints tailrace's req/s over wrk's for each repetition: the two
