@@ -84,10 +84,11 @@ func TestClosedLoop(t *testing.T) {
 	}
 }
 
-// TestClosedLoopCloseModeDialsEveryRequest: in close and resume modes a
-// closed loop's worker closes its connection after every request, even
-// when the server would keep it (this one answers without "Connection:
-// close" and keeps reading), so every request dials.
+// TestClosedLoopCloseModeDialsEveryRequest: in close and resume modes the
+// fast client closes its connection after every request (the request said
+// "Connection: close"), even when the server would keep it (this one
+// answers without "Connection: close" and keeps reading), so a closed
+// loop's worker dials for every request.
 func TestClosedLoopCloseModeDialsEveryRequest(t *testing.T) {
 	u, _ := url.Parse(h1Server(t, nil, okResponse))
 	e, err := New(Config{URL: u, Mode: ModeClose, Client: ClientFast, Concurrency: 2})

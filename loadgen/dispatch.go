@@ -169,7 +169,7 @@ func (w *connWorker) send(t *Trail, until time.Duration) {
 		t.GotConn = t.SlotGranted // it was ready: no time passed getting it
 	}
 	t.ConnID = w.c.id()
-	if !w.c.do(&w.ctx, t) || e.cfg.Mode != ModeKeepAlive {
+	if !w.c.do(&w.ctx, t) {
 		w.c.close()
 		w.c = nil
 	}

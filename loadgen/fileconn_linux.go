@@ -127,21 +127,18 @@ func (c *fileConn) quick(trap uintptr, p []byte, dl *atomic.Int64) (int, syscall
 		c.release()
 		return 0, 0, quickClosed
 	}
-	for {
-		r, _, e := syscall.RawSyscall(trap, uintptr(c.fd), uintptr(unsafe.Pointer(&p[0])), uintptr(len(p)))
-		switch e {
-		case syscall.EINTR:
-			continue
-		case syscall.EAGAIN:
-			c.release()
-			return 0, 0, quickWait
-		case 0:
-			c.release()
-			return int(r), 0, quickDone
-		}
-		c.release()
-		return 0, e, quickDone
+	r, _, e := syscall.RawSyscall(trap, uintptr(c.fd), uintptr(unsafe.Pointer(&p[0])), uintptr(len(p)))
+	for e == syscall.EINTR {
+		r, _, e = syscall.RawSyscall(trap, uintptr(c.fd), uintptr(unsafe.Pointer(&p[0])), uintptr(len(p)))
 	}
+	c.release()
+	switch e {
+	case syscall.EAGAIN:
+		return 0, 0, quickWait
+	case 0:
+		return int(r), 0, quickDone
+	}
+	return 0, e, quickDone
 }
 
 // poll returns the socket as an os.File in the netpoller, making it so the

@@ -46,6 +46,7 @@ type h1Request struct {
 	wire       []byte // the whole request, shared read-only by every connection
 	head       bool   // HEAD requests get no body back
 	idempotent bool   // a request that found a stale connection may be sent again
+	close      bool   // it says "Connection: close": the connection ends with it
 }
 
 func newH1Dialer(cfg *Config, nd *netDialer, tmpls []*requestTemplate, ids *atomic.Uint64, onClose func()) (*h1Dialer, error) {
@@ -63,6 +64,7 @@ func newH1Dialer(cfg *Config, nd *netDialer, tmpls []*requestTemplate, ids *atom
 			// As net/http's Transport: these are safe to replay on a new
 			// connection when a kept-alive one turns out to be closed.
 			idempotent: m == http.MethodGet || m == http.MethodHead || m == http.MethodOptions || m == http.MethodTrace,
+			close:      tmpl.base.Close,
 		})
 	}
 	return d, nil
@@ -200,7 +202,8 @@ func (c *h1Conn) try(ctx context.Context, t *Trail, deadline time.Time) (reusabl
 	}
 	t.Status = h.status
 	t.Server, t.HasServer = h.server, h.hasServer
-	kind, persistent := h.framing(c.d.reqs[t.Request].head)
+	req := &c.d.reqs[t.Request]
+	kind, persistent := h.framing(req.head)
 	n, err := c.rd.readBody(kind, h.length)
 	t.Bytes = n
 	if err != nil {
@@ -208,8 +211,9 @@ func (c *h1Conn) try(ctx context.Context, t *Trail, deadline time.Time) (reusabl
 	}
 	t.Done = clk.now()
 	// Bytes past the response's end mean the server and we disagree on
-	// framing: never send another request on such a connection.
-	if !persistent || c.rd.buffered() > 0 {
+	// framing: never send another request on such a connection. Nor on one
+	// whose request said it would close, whatever the server answered.
+	if !persistent || req.close || c.rd.buffered() > 0 {
 		c.broken = true
 		return false, false
 	}
