@@ -8,9 +8,11 @@
 # It starts nginx with bench/nginx.conf on CPU 1 (as run.sh does), runs
 # tailrace on CPU 0 with --out (so the journal, the per-interval spill and
 # the report are all in play), reads its VmRSS every 15 s, and prints the
-# series and the growth from the 2-minute mark (after the GC's heap goal has
-# settled) to the last sample under load, then the peak of the whole run,
-# writing its outputs included. Loopback only; bounded in time.
+# series and the growth from the 2-minute mark (after the first minutes of
+# the GC's sawtooth; see bench/README.md) to the last sample under load, then
+# the peak of the whole run, writing its outputs included. Run it with
+# GODEBUG=gctrace=1 to see the live heap at each collection in
+# $work/run.out. Loopback only; bounded in time.
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)

@@ -22,22 +22,44 @@ import (
 )
 
 // countingTarget is an HTTP target that counts requests and remembers when
-// the last one arrived.
+// the last one arrived, and counts its open connections.
 type countingTarget struct {
 	*httptest.Server
-	n    atomic.Int64
-	last atomic.Int64 // unix ns
+	n     atomic.Int64
+	last  atomic.Int64 // unix ns
+	conns atomic.Int64 // open: accepted and not yet closed
 }
 
 func newTarget(t *testing.T) *countingTarget {
 	ct := &countingTarget{}
-	ct.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	ct.Server = httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ct.n.Add(1)
 		ct.last.Store(time.Now().UnixNano())
 		w.Write([]byte("ok"))
 	}))
+	ct.Config.ConnState = func(_ net.Conn, s http.ConnState) {
+		switch s {
+		case http.StateNew:
+			ct.conns.Add(1)
+		case http.StateClosed, http.StateHijacked:
+			ct.conns.Add(-1)
+		}
+	}
+	ct.Start()
 	t.Cleanup(ct.Close)
 	return ct
+}
+
+// drained waits until the target has no open connection: once a client has
+// closed its connections, the server has read (and counted) every request
+// written on them. False if that takes longer than within.
+func (ct *countingTarget) drained(within time.Duration) bool {
+	for deadline := time.Now().Add(within); ct.conns.Load() != 0; time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			return false
+		}
+	}
+	return true
 }
 
 func (ct *countingTarget) lastAt() time.Time { return time.Unix(0, ct.last.Load()) }

@@ -44,7 +44,9 @@ func (h *Hist) Encode() ([]byte, error) {
 	for last >= 0 && counts[last] == 0 {
 		last--
 	}
-	payload := make([]byte, v2InnerHeader, v2InnerHeader+64+4*(last+1)/8)
+	enc := encoders.Get().(*encoder)
+	defer encoders.Put(enc)
+	payload := append(enc.payload[:0], make([]byte, v2InnerHeader)...)
 	for i := 0; i <= last; {
 		if counts[i] != 0 {
 			payload = appendZigZag(payload, counts[i])
@@ -63,6 +65,7 @@ func (h *Hist) Encode() ([]byte, error) {
 		}
 		i = j
 	}
+	enc.payload = payload
 	binary.BigEndian.PutUint32(payload[0:], uint32(hdrhistogram.V2EncodingCookieBase|0x10))
 	binary.BigEndian.PutUint32(payload[4:], uint32(len(payload)-v2InnerHeader))
 	binary.BigEndian.PutUint32(payload[8:], 0) // normalizing index offset
@@ -71,24 +74,31 @@ func (h *Hist) Encode() ([]byte, error) {
 	binary.BigEndian.PutUint64(payload[24:], highestUS)
 	binary.BigEndian.PutUint64(payload[32:], math.Float64bits(1)) // integer-to-double ratio
 
-	out := bytes.NewBuffer(make([]byte, v2OuterHeader, v2OuterHeader+len(payload)/2+64))
-	z := zlibWriters.Get().(*zlib.Writer)
-	defer zlibWriters.Put(z)
-	z.Reset(out)
-	if _, err := z.Write(payload); err != nil {
+	enc.out.Reset()
+	enc.out.Write(make([]byte, v2OuterHeader))
+	enc.z.Reset(&enc.out)
+	if _, err := enc.z.Write(payload); err != nil {
 		return nil, fmt.Errorf("histogram: encode: %w", err)
 	}
-	if err := z.Close(); err != nil {
+	if err := enc.z.Close(); err != nil {
 		return nil, fmt.Errorf("histogram: encode: %w", err)
 	}
-	b := out.Bytes()
+	b := bytes.Clone(enc.out.Bytes()) // the one allocation: the caller keeps it
 	binary.BigEndian.PutUint32(b[0:], uint32(hdrhistogram.V2CompressedEncodingCookieBase|0x10))
 	binary.BigEndian.PutUint32(b[4:], uint32(len(b)-v2OuterHeader))
 	return b, nil
 }
 
-// zlibWriters pools writers: a new one allocates several hundred KB.
-var zlibWriters = sync.Pool{New: func() any { return zlib.NewWriter(nil) }}
+// encoder is Encode's scratch space, pooled: a zlib writer allocates several
+// hundred KB, and the payload and compressed buffers would be garbage every
+// second otherwise.
+type encoder struct {
+	z       *zlib.Writer
+	payload []byte
+	out     bytes.Buffer
+}
+
+var encoders = sync.Pool{New: func() any { return &encoder{z: zlib.NewWriter(nil)} }}
 
 // appendZigZag appends v in HdrHistogram's ZigZag LEB128-64b9B form: standard
 // LEB128 for up to 8 bytes, and a 9th byte carrying the top 8 bits whole.

@@ -75,6 +75,7 @@ func (e *Engine) Run(ctx context.Context, plan schedule.Plan, seg schedule.Segme
 		return err
 	}
 	defer stopRequests(nil)
+	defer holdGC(leanEngine(&e.cfg))()
 
 	var meter *selfMeter
 	if e.cfg.SelfMeter {

@@ -19,13 +19,14 @@ type selfMeter struct {
 	done    chan struct{}
 	lastGC  time.Duration
 	lastCPU time.Duration
+	gc      debug.GCStats // reused: ReadGCStats allocates 4 KB into an empty one
 }
 
 const hiccupTick = time.Millisecond
 
 func startSelfMeter() *selfMeter {
 	m := &selfMeter{hiccups: histogram.New(), quit: make(chan struct{}), done: make(chan struct{})}
-	m.lastGC, m.lastCPU = gcPauseTotal(), processCPU()
+	m.lastGC, m.lastCPU = m.gcPauseTotal(), processCPU()
 	go m.loop()
 	return m
 }
@@ -53,10 +54,10 @@ func (m *selfMeter) fill(s *histogram.Self) {
 	m.mu.Lock()
 	s.HiccupMax, s.HiccupP99 = m.hiccups.Max(), m.hiccups.Quantile(0.99)
 	m.hiccups.Reset()
-	m.mu.Unlock()
-	gc, cpu := gcPauseTotal(), processCPU()
+	gc, cpu := m.gcPauseTotal(), processCPU()
 	s.GCPause, s.CPU = gc-m.lastGC, cpu-m.lastCPU
 	m.lastGC, m.lastCPU = gc, cpu
+	m.mu.Unlock()
 }
 
 func (m *selfMeter) stop() {
@@ -64,10 +65,11 @@ func (m *selfMeter) stop() {
 	<-m.done
 }
 
-func gcPauseTotal() time.Duration {
-	var st debug.GCStats
-	debug.ReadGCStats(&st)
-	return st.PauseTotal
+// gcPauseTotal returns the process's total GC pause so far. Call it with
+// m.mu held, or before the loop starts.
+func (m *selfMeter) gcPauseTotal() time.Duration {
+	debug.ReadGCStats(&m.gc)
+	return m.gc.PauseTotal
 }
 
 func processCPU() time.Duration {

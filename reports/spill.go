@@ -28,7 +28,8 @@ type Spill struct {
 	mu   sync.Mutex
 	f    *os.File
 	size int64
-	err  error // the first write error: later puts fail with it
+	err  error  // the first write error: later puts fail with it
+	buf  []byte // put's record, reused (under mu)
 }
 
 // NewSpill creates a spill file in dir ("" means os.TempDir()).
@@ -92,7 +93,16 @@ func readFigures(b []byte) IntervalPhase {
 // in phase order, and returns the reference that finds them.
 func (s *Spill) put(hists map[string]string, phases map[string]IntervalPhase) (spillRef, error) {
 	ref := spillRef{s: s}
-	var b []byte
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	switch {
+	case s.err != nil:
+		return spillRef{}, s.err
+	case s.f == nil:
+		return spillRef{}, errSpillClosed
+	}
+	b := s.buf[:0]
+	defer func() { s.buf = b[:0] }()
 	nh, nf := 0, 0
 	for p := range histogram.NumPhases {
 		if enc, ok := hists[p.String()]; ok {
@@ -113,14 +123,6 @@ func (s *Spill) put(hists map[string]string, phases map[string]IntervalPhase) (s
 	}
 	if nh != len(hists) || nf != len(phases) {
 		return spillRef{}, errors.New("reports: spill: an interval phase that is not a histogram.Phase")
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	switch {
-	case s.err != nil:
-		return spillRef{}, s.err
-	case s.f == nil:
-		return spillRef{}, errSpillClosed
 	}
 	ref.off = s.size
 	if _, err := s.f.WriteAt(b, ref.off); err != nil {

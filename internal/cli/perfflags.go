@@ -1,8 +1,10 @@
 package cli
 
 import (
+	"errors"
 	"fmt"
 	"os"
+	"runtime"
 	"runtime/pprof"
 	"time"
 
@@ -19,11 +21,13 @@ type perfOptions struct {
 	client      string
 	concurrency int
 	cpuprofile  string
+	memprofile  string
 }
 
 func (p *perfOptions) flags(fs *pflag.FlagSet) {
 	fs.StringVar(&p.client, "client", "fast", "HTTP/1.1 client for keepalive, close and resume: fast (purpose-built, allocation-free) or std (net/http); h2 always uses net/http")
 	fs.StringVar(&p.cpuprofile, "cpuprofile", "", "write a Go CPU profile of this process over the run to this file (go tool pprof FILE)")
+	fs.StringVar(&p.memprofile, "memprofile", "", "write a Go allocation profile of this process over the run to this file, every allocation sampled at 4 KiB (go tool pprof -sample_index=alloc_space FILE)")
 	fs.IntVar(&p.concurrency, "concurrency", 0, "closed-loop: N loops per worker, each sending its next request when its last is done, for --duration (no --rate); measures a maximum rate, not latency under load")
 }
 
@@ -72,24 +76,53 @@ func (p *perfOptions) annotate(res *reports.Results) {
 	}
 }
 
-// profile starts --cpuprofile's CPU profile, if asked for, and returns
-// what stops it and closes the file. The file is created before the run
-// starts, so a path that cannot be written to is a usage error (exit 2),
-// not a measurement lost at the end.
+// profile starts --cpuprofile's CPU profile and --memprofile's allocation
+// sampling, if asked for, and returns what stops them, writes the allocation
+// profile and closes the files. The files are created before the run starts,
+// so a path that cannot be written to is a usage error (exit 2), not a
+// measurement lost at the end.
 func (p *perfOptions) profile() (stop func() error, err error) {
-	if p.cpuprofile == "" {
-		return func() error { return nil }, nil
+	var cpu, mem *os.File
+	if p.cpuprofile != "" {
+		if cpu, err = os.Create(p.cpuprofile); err != nil {
+			return nil, usagef("--cpuprofile: %v", err)
+		}
 	}
-	f, err := os.Create(p.cpuprofile)
-	if err != nil {
-		return nil, usagef("--cpuprofile: %v", err)
+	if p.memprofile != "" {
+		if mem, err = os.Create(p.memprofile); err != nil {
+			if cpu != nil {
+				cpu.Close()
+			}
+			return nil, usagef("--memprofile: %v", err)
+		}
+		// The default rate (one sample per 512 KiB) says little about a
+		// run that allocates a few KiB a second, the steady state we aim for.
+		runtime.MemProfileRate = memProfileRate
 	}
-	if err := pprof.StartCPUProfile(f); err != nil {
-		f.Close()
-		return nil, usagef("--cpuprofile: %v", err)
+	if cpu != nil {
+		if err := pprof.StartCPUProfile(cpu); err != nil {
+			cpu.Close()
+			if mem != nil {
+				mem.Close()
+			}
+			return nil, usagef("--cpuprofile: %v", err)
+		}
 	}
 	return func() error {
-		pprof.StopCPUProfile()
-		return f.Close()
+		var errs []error
+		if cpu != nil {
+			pprof.StopCPUProfile()
+			errs = append(errs, cpu.Close())
+		}
+		if mem != nil {
+			// The allocs profile is as of the last GC: run one so that it
+			// covers the whole run.
+			runtime.GC()
+			errs = append(errs, pprof.Lookup("allocs").WriteTo(mem, 0), mem.Close())
+		}
+		return errors.Join(errs...)
 	}, nil
 }
+
+// memProfileRate is --memprofile's sampling interval, in bytes allocated.
+const memProfileRate = 4096

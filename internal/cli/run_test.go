@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -48,7 +49,8 @@ func TestRunBadInputExits2(t *testing.T) {
 		{"empty tls groups", []string{"run", "--rate", "10", "--tls-groups=", "https://127.0.0.1:1/"}, []string{"--tls-groups", "empty", "x25519mlkem768, x25519, p256, p384 or p521"}},
 		{"tls group twice", []string{"run", "--rate", "10", "--tls-groups", "x25519,p256,X25519", "https://127.0.0.1:1/"}, []string{"--tls-groups", "x25519 listed twice", "x25519mlkem768, x25519, p256, p384 or p521"}},
 		{"tls group needs 1.3", []string{"run", "--rate", "10", "--tls-groups", "x25519mlkem768", "--tls-max", "1.2", "https://127.0.0.1:1/"}, []string{"--tls-groups x25519mlkem768", "--tls-max is 1.2"}},
-		// A CPU profile that cannot be created: refused before anything is sent.
+		// A profile that cannot be created: refused before anything is sent.
+		{"unwritable memprofile", []string{"run", "--rate", "10", "--memprofile", "/nonexistent/dir/mem.prof", "http://127.0.0.1:1/"}, []string{"--memprofile", "/nonexistent/dir/mem.prof"}},
 		{"unwritable cpuprofile", []string{"run", "--rate", "10", "--cpuprofile", "/nonexistent/dir/cpu.prof", "http://127.0.0.1:1/"}, []string{"--cpuprofile", "/nonexistent/dir/cpu.prof"}},
 		// TLS flags with a plain http target.
 		{"tls flags on http", []string{"run", "--rate", "10", "--insecure", "http://127.0.0.1:1/"}, []string{"https://"}},
@@ -101,19 +103,27 @@ func TestRunTLSGroups(t *testing.T) {
 	}
 }
 
-// TestRunCPUProfile: --cpuprofile writes a pprof profile (gzip) of the run.
-func TestRunCPUProfile(t *testing.T) {
-	prof := filepath.Join(t.TempDir(), "cpu.prof")
-	code, stdout, stderr := runCLI(t, "run", "--rate", "50", "--duration", "1s", "--cpuprofile", prof, "-q")
+// TestRunProfiles: --cpuprofile and --memprofile write pprof profiles
+// (gzip) of the run.
+func TestRunProfiles(t *testing.T) {
+	defer func(r int) { runtime.MemProfileRate = r }(runtime.MemProfileRate)
+	dir := t.TempDir()
+	cpu, mem := filepath.Join(dir, "cpu.prof"), filepath.Join(dir, "mem.prof")
+	code, stdout, stderr := runCLI(t, "run", "--rate", "50", "--duration", "1s", "--cpuprofile", cpu, "--memprofile", mem, "-q")
 	if code != ExitOK {
 		t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", code, stdout, stderr)
 	}
-	b, err := os.ReadFile(prof)
-	if err != nil {
-		t.Fatal(err)
+	for _, prof := range []string{cpu, mem} {
+		b, err := os.ReadFile(prof)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(b) < 100 || b[0] != 0x1f || b[1] != 0x8b {
+			t.Errorf("%s is %d bytes and not gzip: %q", filepath.Base(prof), len(b), b[:min(len(b), 8)])
+		}
 	}
-	if len(b) < 100 || b[0] != 0x1f || b[1] != 0x8b {
-		t.Errorf("profile is %d bytes and not gzip: %q", len(b), b[:min(len(b), 8)])
+	if runtime.MemProfileRate != memProfileRate {
+		t.Errorf("MemProfileRate %d, want %d with --memprofile", runtime.MemProfileRate, memProfileRate)
 	}
 }
 
