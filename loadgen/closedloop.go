@@ -63,11 +63,8 @@ func (e *Engine) runClosed(ctx context.Context, d time.Duration) {
 // it after; what it saves over the pool is the Trail and context each
 // request would allocate.
 func (e *Engine) closedWorker() *connWorker {
-	switch {
-	case e.workers != nil:
+	if e.workers != nil {
 		return e.workers.newWorker()
-	case e.socketDeadlines:
-		return &connWorker{e: e}
 	}
 	return nil
 }

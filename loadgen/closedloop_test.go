@@ -2,6 +2,8 @@ package loadgen
 
 import (
 	"context"
+	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"sync"
 	"testing"
@@ -107,5 +109,71 @@ func TestClosedLoopCloseModeDialsEveryRequest(t *testing.T) {
 	if c.ConnsOpened != c.Completed || c.ConnsReused != 0 || c.ConnsClosed != c.ConnsOpened {
 		t.Errorf("%d requests: %d connections opened, %d reused, %d closed; want one opened and closed each",
 			c.Completed, c.ConnsOpened, c.ConnsReused, c.ConnsClosed)
+	}
+}
+
+// TestOpenLoopCloseModeReusesWorkers: an open-loop close-mode run on the
+// fast client dials and closes a connection for every request, even against
+// a server that would keep it (h1Server ignores Connection: close), and its
+// arrivals reuse parked workers instead of a goroutine each.
+func TestOpenLoopCloseModeReusesWorkers(t *testing.T) {
+	u, _ := url.Parse(h1Server(t, nil, okResponse))
+	e, err := New(Config{URL: u, Mode: ModeClose, Client: ClientFast, Connections: 4})
+	if err != nil {
+		t.Fatal(err)
+	}
+	all := histogram.NewInterval(16)
+	plan := schedule.Plan{Stages: schedule.Steady(1000, 300*time.Millisecond), Process: schedule.Constant}
+	if err := e.Run(context.Background(), plan, schedule.Full, time.Now(), func(iv *histogram.Interval) { all.Merge(iv) }); err != nil {
+		t.Fatal(err)
+	}
+	c := all.Counters
+	if c.Errors != 0 || c.Completed != 300 {
+		t.Fatalf("counters %+v, errors %v %v; want 300 completed", c, all.Errors, all.ErrorText)
+	}
+	if c.ConnsOpened != c.Completed || c.ConnsReused != 0 || c.ConnsClosed != c.ConnsOpened {
+		t.Errorf("%d requests: %d connections opened, %d reused, %d closed; want one opened and closed each",
+			c.Completed, c.ConnsOpened, c.ConnsReused, c.ConnsClosed)
+	}
+	if ws := e.workers; ws == nil || !ws.dials {
+		t.Fatal("close mode on the fast client has no dialing workers")
+	} else if ws.started > 100 {
+		t.Errorf("%d workers started for 300 arrivals: parked workers are not reused", ws.started)
+	}
+	// Nothing waits for a slot: waiting for a worker to run is schedule_lag.
+	if pw := all.Hists[histogram.PoolWait]; pw.Count() != 300 || pw.Max() != 0 {
+		t.Errorf("pool_wait: %d recorded, max %v; want 300, all 0", pw.Count(), pw.Max())
+	}
+}
+
+// TestOpenLoopCloseModeSpareWorkers: past a burst, at most spare
+// (Connections) workers stay parked; the others exit.
+func TestOpenLoopCloseModeSpareWorkers(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		time.Sleep(30 * time.Millisecond) // ~60 requests in flight at 2000/s
+		w.Write([]byte("ok"))
+	}))
+	defer srv.Close()
+	u, _ := url.Parse(srv.URL)
+	e, err := New(Config{URL: u, Mode: ModeClose, Client: ClientFast, Connections: 4})
+	if err != nil {
+		t.Fatal(err)
+	}
+	all := histogram.NewInterval(16)
+	// A burst, then a lull in which the burst's workers come back idle.
+	stages := append(schedule.Steady(2000, 100*time.Millisecond), schedule.Steady(20, 200*time.Millisecond)...)
+	plan := schedule.Plan{Stages: stages, Process: schedule.Constant}
+	if err := e.Run(context.Background(), plan, schedule.Full, time.Now(), func(iv *histogram.Interval) { all.Merge(iv) }); err != nil {
+		t.Fatal(err)
+	}
+	if c := all.Counters; c.Errors != 0 || c.Completed != 204 || c.ConnsOpened != 204 {
+		t.Fatalf("counters %+v, errors %v %v; want 204 completed on 204 connections", c, all.Errors, all.ErrorText)
+	}
+	ws := e.workers
+	if ws.started <= 8 {
+		t.Fatalf("only %d workers started in the burst: the test did not exercise the bound", ws.started)
+	}
+	if ws.peak > 4 {
+		t.Errorf("%d workers idle at once, want at most 4 (Connections)", ws.peak)
 	}
 }

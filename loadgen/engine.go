@@ -29,17 +29,14 @@ type Engine struct {
 	rec      *histogram.Recorder
 	pool     pool
 	conns    connector
-	workers  *connWorkers // the fast client's keep-alive dispatch; nil otherwise
+	workers  *connWorkers // the fast client's dispatch (dispatch.go); nil for net/http
 	mix      *requestMix  // Config.Requests; nil without a mix (mix.go)
 	inflight atomic.Int64
 	maxIn    atomic.Int64
 	closed   atomic.Int64 // connections we closed, not yet counted into an interval
 	ids      atomic.Uint64
 	reqCtx   context.Context
-	// socketDeadlines: requests' deadlines live on their sockets, not in
-	// context timers (the fast client's close and resume modes; see send).
-	socketDeadlines bool
-	wg              sync.WaitGroup
+	wg       sync.WaitGroup
 
 	errMu   sync.Mutex
 	errText map[string]string // first message per error class, not yet emitted
@@ -128,7 +125,7 @@ func (e *Engine) prepare(ctx context.Context, t0 time.Time) (context.CancelCause
 		if e.cfg.Mode == ModeKeepAlive {
 			e.workers = newConnWorkers(e, conns)
 		} else {
-			e.socketDeadlines = true // dialPool: nothing waits on a request's context
+			e.workers = newDialWorkers(e, e.cfg.MaxInFlight, conns)
 		}
 	} else {
 		e.conns = newStdDialer(&e.cfg, nd, tmpl, &e.ids, onClose)
@@ -209,23 +206,14 @@ const spinWindow = 1500 * time.Microsecond
 func (e *Engine) issue(k int64, intended time.Duration) { e.send(k, e.mix.pick(k), intended) }
 
 // send runs one request, request req of the mix, from dispatch to done and
-// records its trail.
+// records its trail: net/http's path (h2, --client std), a goroutine per
+// request; the fast client's goes through connection workers (dispatch.go).
 func (e *Engine) send(k int64, req int, intended time.Duration) {
 	t := Trail{Index: k, Request: req, Intended: intended, Dispatched: e.clk.now()}
 	if e.cfg.Concurrency > 0 {
 		t.Intended = t.Dispatched // closed loop: no schedule to lag behind
 	}
-	var ctx context.Context
-	cancel := context.CancelFunc(func() {})
-	if e.socketDeadlines {
-		// A context timer per request cost about a sixth of close mode's
-		// user CPU (2.4-2.6 of 13-16 µs per request, S2 A/B). The fast
-		// client puts this deadline on the socket at each step (dialNet,
-		// h1Conn), so nothing needs to fire at it.
-		ctx = &deadlineCtx{Context: e.reqCtx, deadline: e.clk.t0.Add(t.Dispatched + e.cfg.Timeout)}
-	} else {
-		ctx, cancel = context.WithTimeoutCause(e.reqCtx, e.cfg.Timeout, errWholeTimeout)
-	}
+	ctx, cancel := context.WithTimeoutCause(e.reqCtx, e.cfg.Timeout, errWholeTimeout)
 	c, err := e.pool.acquire(ctx, &t)
 	if err == nil {
 		t.GotConn = e.clk.now()
