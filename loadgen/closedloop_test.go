@@ -137,7 +137,9 @@ func TestOpenLoopCloseModeReusesWorkers(t *testing.T) {
 	}
 	if ws := e.workers; ws == nil || !ws.dials {
 		t.Fatal("close mode on the fast client has no dialing workers")
-	} else if ws.started > 100 {
+	} else if ws.started > 200 {
+		// Without reuse it is 300, one per arrival; with it, a handful here,
+		// or about 100 if the machine stalled the run for 100 ms.
 		t.Errorf("%d workers started for 300 arrivals: parked workers are not reused", ws.started)
 	}
 	// Nothing waits for a slot: waiting for a worker to run is schedule_lag.
