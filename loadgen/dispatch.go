@@ -170,7 +170,9 @@ func (w *connWorker) send(t *Trail, until time.Duration) {
 		t.Done = until
 		t.Err, t.ErrPhase, t.ErrText = ErrTimeout, histogram.PoolWait, errWholeTimeout
 		return
-	case e.reqCtx.Err() != nil:
+	case e.reqCtx.Err() != nil && !w.ws.dials:
+		// (A dialing worker goes on to dial, which fails as it would have on
+		// net/http's path: canceled@connect, not a pool_wait it never had.)
 		t.Done = t.SlotGranted
 		t.Err, t.ErrPhase, t.ErrText = ErrCanceled, histogram.PoolWait, context.Cause(e.reqCtx)
 		return
