@@ -117,25 +117,17 @@ func TestClosedLoopCloseModeDialsEveryRequest(t *testing.T) {
 // a server that would keep it (h1Server ignores Connection: close), and its
 // arrivals reuse parked workers instead of a goroutine each.
 func TestOpenLoopCloseModeReusesWorkers(t *testing.T) {
-	u, _ := url.Parse(h1Server(t, nil, okResponse))
-	e, err := New(Config{URL: u, Mode: ModeClose, Client: ClientFast, Connections: 4})
-	if err != nil {
-		t.Fatal(err)
-	}
-	all := histogram.NewInterval(16)
-	plan := schedule.Plan{Stages: schedule.Steady(1000, 300*time.Millisecond), Process: schedule.Constant}
-	if err := e.Run(context.Background(), plan, schedule.Full, time.Now(), func(iv *histogram.Interval) { all.Merge(iv) }); err != nil {
-		t.Fatal(err)
-	}
-	c := all.Counters
+	r := runPlan(t, Config{Mode: ModeClose, Client: ClientFast, Connections: 4}, h1Server(t, nil, okResponse),
+		schedule.Plan{Stages: schedule.Steady(1000, 300*time.Millisecond), Process: schedule.Constant})
+	c := r.iv.Counters
 	if c.Errors != 0 || c.Completed != 300 {
-		t.Fatalf("counters %+v, errors %v %v; want 300 completed", c, all.Errors, all.ErrorText)
+		t.Fatalf("counters %+v, errors %v %v; want 300 completed", c, r.iv.Errors, r.iv.ErrorText)
 	}
 	if c.ConnsOpened != c.Completed || c.ConnsReused != 0 || c.ConnsClosed != c.ConnsOpened {
 		t.Errorf("%d requests: %d connections opened, %d reused, %d closed; want one opened and closed each",
 			c.Completed, c.ConnsOpened, c.ConnsReused, c.ConnsClosed)
 	}
-	if ws := e.workers; ws == nil || !ws.dials {
+	if ws := r.e.workers; ws == nil || !ws.dials {
 		t.Fatal("close mode on the fast client has no dialing workers")
 	} else if ws.started > 200 {
 		// Without reuse it is 300, one per arrival; with it, a handful here,
@@ -143,7 +135,7 @@ func TestOpenLoopCloseModeReusesWorkers(t *testing.T) {
 		t.Errorf("%d workers started for 300 arrivals: parked workers are not reused", ws.started)
 	}
 	// Nothing waits for a slot: waiting for a worker to run is schedule_lag.
-	if pw := all.Hists[histogram.PoolWait]; pw.Count() != 300 || pw.Max() != 0 {
+	if pw := r.iv.Hists[histogram.PoolWait]; pw.Count() != 300 || pw.Max() != 0 {
 		t.Errorf("pool_wait: %d recorded, max %v; want 300, all 0", pw.Count(), pw.Max())
 	}
 }
@@ -156,22 +148,13 @@ func TestOpenLoopCloseModeSpareWorkers(t *testing.T) {
 		w.Write([]byte("ok"))
 	}))
 	defer srv.Close()
-	u, _ := url.Parse(srv.URL)
-	e, err := New(Config{URL: u, Mode: ModeClose, Client: ClientFast, Connections: 4})
-	if err != nil {
-		t.Fatal(err)
-	}
-	all := histogram.NewInterval(16)
 	// A burst, then a lull in which the burst's workers come back idle.
 	stages := append(schedule.Steady(2000, 100*time.Millisecond), schedule.Steady(20, 200*time.Millisecond)...)
-	plan := schedule.Plan{Stages: stages, Process: schedule.Constant}
-	if err := e.Run(context.Background(), plan, schedule.Full, time.Now(), func(iv *histogram.Interval) { all.Merge(iv) }); err != nil {
-		t.Fatal(err)
+	r := runPlan(t, Config{Mode: ModeClose, Client: ClientFast, Connections: 4}, srv.URL, schedule.Plan{Stages: stages, Process: schedule.Constant})
+	if c := r.iv.Counters; c.Errors != 0 || c.Completed != 204 || c.ConnsOpened != 204 {
+		t.Fatalf("counters %+v, errors %v %v; want 204 completed on 204 connections", c, r.iv.Errors, r.iv.ErrorText)
 	}
-	if c := all.Counters; c.Errors != 0 || c.Completed != 204 || c.ConnsOpened != 204 {
-		t.Fatalf("counters %+v, errors %v %v; want 204 completed on 204 connections", c, all.Errors, all.ErrorText)
-	}
-	ws := e.workers
+	ws := r.e.workers
 	if ws.started <= 8 {
 		t.Fatalf("only %d workers started in the burst: the test did not exercise the bound", ws.started)
 	}

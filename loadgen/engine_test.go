@@ -22,6 +22,7 @@ type run struct {
 	maxIn  int64
 	trails []Trail
 	t0     time.Time
+	e      *Engine // after its Run
 }
 
 func (r *run) p50(p histogram.Phase) time.Duration { return r.iv.Hists[p].Quantile(0.5) }
@@ -40,6 +41,12 @@ func startTarget(t *testing.T, cfg target.Config) *target.Server {
 // runEngine runs cfg against rawURL at a steady rate for d and returns every
 // interval merged plus every trail. It checks invariants every run must hold.
 func runEngine(t *testing.T, cfg Config, rawURL string, rate float64, d time.Duration) *run {
+	t.Helper()
+	return runPlan(t, cfg, rawURL, schedule.Plan{Stages: schedule.Steady(rate, d)})
+}
+
+// runPlan is runEngine with any plan.
+func runPlan(t *testing.T, cfg Config, rawURL string, plan schedule.Plan) *run {
 	t.Helper()
 	u, err := url.Parse(rawURL)
 	if err != nil {
@@ -60,9 +67,9 @@ func runEngine(t *testing.T, cfg Config, rawURL string, rate float64, d time.Dur
 	if err != nil {
 		t.Fatal(err)
 	}
-	plan := schedule.Plan{Stages: schedule.Steady(rate, d)}
+	r.e = e
 	r.t0 = time.Now().Add(50 * time.Millisecond)
-	ctx, cancel := context.WithTimeout(context.Background(), d+time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), plan.Duration()+time.Minute)
 	defer cancel()
 	if err := e.Run(ctx, plan, schedule.Full, r.t0, func(iv *histogram.Interval) {
 		r.ivs++

@@ -17,6 +17,7 @@ type selfMeter struct {
 	hiccups *histogram.Hist
 	quit    chan struct{}
 	done    chan struct{}
+	// fill's alone (one goroutine: the engine's rotation), not under mu.
 	lastGC  time.Duration
 	lastCPU time.Duration
 	gc      debug.GCStats // reused: ReadGCStats allocates 4 KB into an empty one
@@ -54,10 +55,10 @@ func (m *selfMeter) fill(s *histogram.Self) {
 	m.mu.Lock()
 	s.HiccupMax, s.HiccupP99 = m.hiccups.Max(), m.hiccups.Quantile(0.99)
 	m.hiccups.Reset()
+	m.mu.Unlock()
 	gc, cpu := m.gcPauseTotal(), processCPU()
 	s.GCPause, s.CPU = gc-m.lastGC, cpu-m.lastCPU
 	m.lastGC, m.lastCPU = gc, cpu
-	m.mu.Unlock()
 }
 
 func (m *selfMeter) stop() {
@@ -65,8 +66,8 @@ func (m *selfMeter) stop() {
 	<-m.done
 }
 
-// gcPauseTotal returns the process's total GC pause so far. Call it with
-// m.mu held, or before the loop starts.
+// gcPauseTotal returns the process's total GC pause so far. Only fill (and
+// startSelfMeter, before the loop) call it.
 func (m *selfMeter) gcPauseTotal() time.Duration {
 	debug.ReadGCStats(&m.gc)
 	return m.gc.PauseTotal
