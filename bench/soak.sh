@@ -28,7 +28,9 @@ cleanup() {
 trap cleanup EXIT
 
 command -v nginx >/dev/null || { echo "soak: needs nginx (apt-get install -y nginx-light, or run bench/run.sh once)" >&2; exit 2; }
-(cd "$repo" && go build -o "$work/tailrace" ./cmd/coordinator)
+# Without GODEBUG: the compiler would print its own gctrace, and the build
+# cache would replay it on every later build.
+(cd "$repo" && env -u GODEBUG go build -o "$work/tailrace" ./cmd/coordinator)
 mkdir -p "$work/nginx-tmp"
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 \
 	-keyout "$work/key.pem" -out "$work/cert.pem" -subj /CN=127.0.0.1 2>/dev/null
