@@ -14,7 +14,7 @@ type arrival struct {
 	req        int // the request of the mix it sends
 	intended   time.Duration
 	dispatched time.Duration
-	granted    time.Duration // when it got its connection slot; 0: when a worker takes it up
+	granted    time.Duration // when it got its connection slot; 0: handed to a worker, which stamps dispatched and granted as it takes it up
 }
 
 // connWorkers is the keep-alive dispatch path of the fast client: one
@@ -121,6 +121,9 @@ func (w *connWorker) run(a arrival) {
 		ws.mu.Lock()
 		if next, ok := ws.queue.pop(); ok {
 			ws.mu.Unlock()
+			// It waited in the queue for a connection: pool_wait, from the
+			// pacer's stamp to now.
+			next.granted = ws.e.clk.now()
 			a = next
 			continue
 		}
@@ -150,13 +153,14 @@ func (w *connWorker) serve(a arrival) {
 	t := &w.t
 	*t = Trail{Index: a.k, Request: a.req, Intended: a.intended, Dispatched: a.dispatched, SlotGranted: a.granted}
 	if t.SlotGranted == 0 {
+		// Handed straight to this worker: its idle connection (or, in close
+		// and resume modes and below the keep-alive limit, leave to dial) was
+		// granted as the worker took the arrival up. The wait for the worker
+		// to run is the generator's own queueing, schedule_lag, as a
+		// goroutine's start is on net/http's path; pool_wait is only the
+		// wait for a connection when none was free.
 		t.SlotGranted = e.clk.now()
-		if w.ws.dials {
-			// No connection slot to wait for ("leave to dial its own"): the
-			// wait for this worker to run is the generator's own queueing,
-			// schedule_lag, as a goroutine's start is on net/http's path.
-			t.Dispatched = t.SlotGranted
-		}
+		t.Dispatched = t.SlotGranted
 	}
 	w.send(t, t.Dispatched+e.cfg.Timeout)
 	e.inflight.Add(-1)

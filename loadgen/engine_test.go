@@ -416,3 +416,35 @@ func TestKeepAliveReusesIdleBeforeDialing(t *testing.T) {
 		t.Errorf("target saw %d connections for %d requests at low concurrency, want a few", got, r.iv.Counters.Completed)
 	}
 }
+
+// TestKeepAlivePoolWaitIsTheQueue: on the fast client's keep-alive workers,
+// pool_wait is the wait for a connection when none was free, and nothing
+// else. A request handed to an idle (or newly started) worker waits 0: the
+// worker's wake-up is the generator's own delay, schedule_lag.
+func TestKeepAlivePoolWaitIsTheQueue(t *testing.T) {
+	srv := startTarget(t, target.Config{})
+	url := srv.URL() + "/?ttfb=20ms"
+	plan := schedule.Plan{Stages: schedule.Steady(100, 500*time.Millisecond), Process: schedule.Constant}
+
+	// About two requests in flight at a time, 32 connections allowed: none
+	// ever waits for one.
+	r := runPlan(t, Config{Mode: ModeKeepAlive, Client: ClientFast, Connections: 32}, url, plan)
+	if c := r.iv.Counters; c.Errors != 0 || c.Completed != 50 {
+		t.Fatalf("free: counters %+v, errors %v; want 50 completed", c, r.iv.Errors)
+	}
+	if pw := r.iv.Hists[histogram.PoolWait]; pw.Max() != 0 {
+		t.Errorf("free: pool_wait p50 %v max %v with connections to spare; want all 0", pw.Quantile(0.5), pw.Max())
+	}
+
+	// One connection, an arrival every 10 ms, 20 ms each: the queue grows by
+	// one every 20 ms, so arrival k waits about 10k ms for the connection.
+	r = runPlan(t, Config{Mode: ModeKeepAlive, Client: ClientFast, Connections: 1}, url, plan)
+	if c := r.iv.Counters; c.Errors != 0 || c.Completed != 50 || c.ConnsOpened != 1 {
+		t.Fatalf("queued: counters %+v, errors %v; want 50 completed on 1 connection", c, r.iv.Errors)
+	}
+	pw := r.iv.Hists[histogram.PoolWait]
+	within(t, "queued: pool_wait p50", pw.Quantile(0.5), 150*time.Millisecond, 400*time.Millisecond)
+	if lag := r.iv.Hists[histogram.ScheduleLag].Quantile(0.5); lag > pw.Quantile(0.5)/10 {
+		t.Errorf("queued: schedule_lag p50 %v against pool_wait p50 %v: the queue was charged to the generator", lag, pw.Quantile(0.5))
+	}
+}
