@@ -201,6 +201,16 @@ func (w *session) send(m *tailracepb.WorkerMessage) error {
 	return w.stream.Send(m)
 }
 
+// sendLast sends m and closes the sending side. CloseSend must not run
+// concurrently with a Send (grpc's rule), and the heartbeats and the probe
+// replies may still be sending, so it holds the same lock.
+func (w *session) sendLast(m *tailracepb.WorkerMessage) {
+	w.sendMu.Lock()
+	defer w.sendMu.Unlock()
+	w.stream.Send(m)
+	w.stream.CloseSend()
+}
+
 // failure turns an error before the session started into what the caller
 // should see: a refusal, a join timeout, an interruption.
 func (w *session) failure(sctx context.Context, err error) error {
@@ -312,8 +322,7 @@ func (w *session) serve(ctx, sctx context.Context) error {
 		case <-sctx.Done():
 			return context.Cause(sctx)
 		case <-ctx.Done():
-			w.send(&tailracepb.WorkerMessage{Kind: &tailracepb.WorkerMessage_Abort{Abort: &tailracepb.Abort{Reason: "worker interrupted"}}})
-			w.stream.CloseSend()
+			w.sendLast(&tailracepb.WorkerMessage{Kind: &tailracepb.WorkerMessage_Abort{Abort: &tailracepb.Abort{Reason: "worker interrupted"}}})
 			return ErrInterrupted
 		case m := <-w.ctrl:
 			switch k := m.GetKind().(type) {
@@ -427,8 +436,7 @@ func (w *session) run(ctx, sctx context.Context, p *prepared, t0Unix int64) erro
 	case err != nil:
 		w.send(doneMsg(p.arm, err.Error()))
 	case errors.Is(cause, ErrInterrupted):
-		w.send(doneMsg(p.arm, "worker interrupted"))
-		w.stream.CloseSend()
+		w.sendLast(doneMsg(p.arm, "worker interrupted"))
 		return ErrInterrupted
 	case cause != nil:
 		w.logf("arm %d stopped: %v", p.arm, cause)

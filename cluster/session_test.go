@@ -3,7 +3,10 @@ package cluster
 import (
 	"context"
 	"errors"
+	"runtime"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -172,5 +175,59 @@ func TestAwaitDeadline(t *testing.T) {
 	_, err := n.srv.Await(ctx, 2)
 	if err == nil || !strings.Contains(err.Error(), "1 of 2 workers joined") || !strings.Contains(err.Error(), "only") {
 		t.Fatalf("err = %v, want one that says who joined", err)
+	}
+}
+
+// overlapStream is a session stream that counts a CloseSend made while a
+// Send is in flight: grpc forbids it, and the race detector sees it only
+// when the timing lines up (TestAwaitDeadline, 1 run in 15).
+type overlapStream struct {
+	tailracepb.Coordinator_SessionClient
+	sending  atomic.Int32
+	overlaps atomic.Int32
+	closed   atomic.Bool
+}
+
+func (s *overlapStream) Send(*tailracepb.WorkerMessage) error {
+	s.sending.Add(1)
+	runtime.Gosched() // stay in flight a while, as a real Send that writes does
+	s.sending.Add(-1)
+	return nil
+}
+
+func (s *overlapStream) CloseSend() error {
+	if s.sending.Load() > 0 {
+		s.overlaps.Add(1)
+	}
+	s.closed.Store(true)
+	return nil
+}
+
+// TestSendLastWaitsForSends: the worker's last message and its CloseSend
+// never overlap a heartbeat or a probe reply still being sent.
+func TestSendLastWaitsForSends(t *testing.T) {
+	hb := &tailracepb.WorkerMessage{Kind: &tailracepb.WorkerMessage_Heartbeat{Heartbeat: &tailracepb.Heartbeat{}}}
+	var overlaps int32
+	for range 200 {
+		s := &overlapStream{}
+		w := &session{cfg: &JoinConfig{}, stream: s}
+		var wg, sending sync.WaitGroup
+		sending.Add(3)
+		for range 3 { // heartbeats and probe replies, sending until the close
+			wg.Go(func() {
+				w.send(hb)
+				sending.Done()
+				for !s.closed.Load() {
+					w.send(hb)
+				}
+			})
+		}
+		sending.Wait()
+		w.sendLast(hb)
+		wg.Wait()
+		overlaps += s.overlaps.Load()
+	}
+	if overlaps > 0 {
+		t.Errorf("CloseSend ran during a Send %d times in 200 sessions", overlaps)
 	}
 }
