@@ -426,9 +426,9 @@ func TestKeepAlivePoolWaitIsTheQueue(t *testing.T) {
 	url := srv.URL() + "/?ttfb=20ms"
 	plan := schedule.Plan{Stages: schedule.Steady(100, 500*time.Millisecond), Process: schedule.Constant}
 
-	// About two requests in flight at a time, 32 connections allowed: none
-	// ever waits for one.
-	r := runPlan(t, Config{Mode: ModeKeepAlive, Client: ClientFast, Connections: 32}, url, plan)
+	// About two requests in flight at a time, 64 connections allowed: none
+	// waits for one unless the machine stalls the run for 600 ms.
+	r := runPlan(t, Config{Mode: ModeKeepAlive, Client: ClientFast, Connections: 64}, url, plan)
 	if c := r.iv.Counters; c.Errors != 0 || c.Completed != 50 {
 		t.Fatalf("free: counters %+v, errors %v; want 50 completed", c, r.iv.Errors)
 	}
