@@ -11,7 +11,9 @@
 // Config.MaxInFlight requests are outstanding, further arrivals are dropped
 // and counted (the generator, not the target, was the limit), never delayed.
 // PacerPrecise spins the last stretch before each arrival for sub-100 µs
-// schedule lag, at the cost of a busy core.
+// schedule lag, at the cost of a busy core; a target sharing the
+// generator's cores takes them from it, and the lag with them (p99 1-1.5 ms
+// at 50,000/s against nginx on the same 2 cores).
 //
 // # Connections the engine owns
 //

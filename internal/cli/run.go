@@ -72,7 +72,7 @@ func (o *runOptions) flags(fs *pflag.FlagSet) {
 	fs.Var(&o.modes, "modes", "several modes run as arms of one experiment on the identical schedule, e.g. keepalive,close,resume,h2")
 	fs.IntVar(&o.connections, "connections", 32, "connections per worker (keepalive pool size, h2 connections)")
 	fs.IntVar(&o.maxInFlight, "max-inflight", 10000, "in-flight requests per worker beyond which arrivals are dropped (counted), never delayed")
-	fs.StringVar(&o.pacer, "pacer", "sleep", "pacer: sleep (~1ms granularity) or precise (spins; sub-100µs lag, burns CPU)")
+	fs.StringVar(&o.pacer, "pacer", "sleep", "pacer: sleep (~1ms granularity) or precise (spins; sub-100µs lag unless the target shares the generator's cores; burns CPU)")
 	fs.IntVar(&o.local, "local", 1, "number of in-process workers")
 	fs.Var(&o.weights, "weights", "split weights, one per worker (--local ones first, then remote ones by name), e.g. 2,1,1 (default equal)")
 	o.dist.flags(fs)
