@@ -50,6 +50,7 @@ type PacerKind string
 const (
 	PacerSleep   PacerKind = "sleep"   // timer sleeps: about 1 ms granularity, little CPU
 	PacerPrecise PacerKind = "precise" // sleep, then spin the last stretch: sub-100 µs lag, burns CPU
+	PacerTick    PacerKind = "tick"    // wake on a 1 ms grid and send what is due at once: least CPU, bursts
 )
 
 // ClientKind names the HTTP client the engine speaks through.
@@ -173,9 +174,9 @@ func (c *Config) Validate() error {
 	switch c.Pacer {
 	case "":
 		c.Pacer = PacerSleep
-	case PacerSleep, PacerPrecise:
+	case PacerSleep, PacerPrecise, PacerTick:
 	default:
-		return fmt.Errorf("loadgen: unknown pacer %q (want sleep or precise)", c.Pacer)
+		return fmt.Errorf("loadgen: unknown pacer %q (want sleep, precise or tick)", c.Pacer)
 	}
 	switch c.Client {
 	case "", ClientFast, ClientStd:

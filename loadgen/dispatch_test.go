@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"net/url"
 	"runtime"
+	"slices"
+	"sync"
 	"testing"
 	"time"
 
@@ -96,4 +98,79 @@ func fmtErrors(m map[string]int64) string {
 		return "none"
 	}
 	return fmt.Sprint(m)
+}
+
+// gridConn answers at once and keeps each request's intended and dispatch
+// times.
+type gridConn struct {
+	instantConn
+	mu    *sync.Mutex
+	times *[][2]time.Duration
+}
+
+func (c *gridConn) do(ctx context.Context, t *Trail) bool {
+	c.mu.Lock()
+	*c.times = append(*c.times, [2]time.Duration{t.Intended, t.Dispatched})
+	c.mu.Unlock()
+	return c.instantConn.do(ctx, t)
+}
+
+type gridDialer struct {
+	clk   *clock
+	mu    sync.Mutex
+	times [][2]time.Duration
+}
+
+func (d *gridDialer) dial(context.Context, *Trail) (clientConn, error) {
+	return &gridConn{instantConn: instantConn{clk: d.clk}, mu: &d.mu, times: &d.times}, nil
+}
+func (d *gridDialer) abort() {}
+
+// TestTickPacerSendsOnTheGrid: --pacer tick sends each arrival on the first
+// 1 ms tick (from T0) at or after its intended time, never before, and so
+// sends the arrivals of a tick together. At 3,000/s the arrivals fall
+// between ticks (every 333 µs), so a pacer that sends each at its own time,
+// as the sleep pacer does, fails the check; one that loses arrivals fails
+// the count. How late after its tick each went out is logged (-v).
+func TestTickPacerSendsOnTheGrid(t *testing.T) {
+	const pacer = PacerTick
+	u, _ := url.Parse("http://127.0.0.1:1/")
+	e, err := New(Config{URL: u, Connections: 8, Pacer: pacer, Client: ClientFast})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t0 := time.Now().Add(20 * time.Millisecond)
+	stop, err := e.prepare(context.Background(), t0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stop(nil)
+	d := &gridDialer{clk: &e.clk}
+	e.conns = d
+	e.workers = newConnWorkers(e, 8)
+	const rate, dur = 3000, 500 * time.Millisecond
+	plan := schedule.Plan{Stages: schedule.Steady(rate, dur)}
+	e.pace(context.Background(), plan.Arrivals(schedule.Full))
+	e.workers.finish()
+	e.wg.Wait()
+
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if want := int(rate * dur / time.Second); len(d.times) != want {
+		t.Fatalf("%d requests sent, want %d", len(d.times), want)
+	}
+	ticks := map[time.Duration]int{}
+	late := make([]time.Duration, 0, len(d.times))
+	for _, it := range d.times {
+		intended, dispatched := it[0], it[1]
+		tick := tickAfter(intended)
+		if dispatched < tick {
+			t.Fatalf("arrival intended at %v sent at %v, before its tick %v", intended, dispatched, tick)
+		}
+		ticks[tick]++
+		late = append(late, dispatched-tick)
+	}
+	slices.Sort(late)
+	t.Logf("%s: %d requests on %d ticks; sent after their tick by p50 %v p99 %v max %v",
+		pacer, len(d.times), len(ticks), late[len(late)/2], late[len(late)*99/100], late[len(late)-1])
 }

@@ -148,6 +148,11 @@ func (e *Engine) pace(ctx context.Context, arr *schedule.Arrivals) {
 	defer timer.Stop()
 	sh := e.rec.Shard(0)
 	yield := runtime.GOMAXPROCS(0) == 1
+	var tick *waker
+	if e.cfg.Pacer == PacerTick {
+		tick = newWaker(ctx)
+		defer tick.close()
+	}
 	for k := int64(0); ; k++ {
 		gk, at, ok := arr.NextIndexed()
 		if !ok {
@@ -155,7 +160,13 @@ func (e *Engine) pace(ctx context.Context, arr *schedule.Arrivals) {
 		}
 		req := e.mix.pick(gk)
 		due := e.clk.t0.Add(at)
-		if wait := time.Until(due); wait > 0 {
+		if tick != nil {
+			// The first tick of the grid at or after the arrival's time:
+			// every arrival due by then goes out with it.
+			if tick.sleepUntil(ctx, e.clk.t0.Add(tickAfter(at))) != nil {
+				return
+			}
+		} else if wait := time.Until(due); wait > 0 {
 			if e.cfg.Pacer == PacerPrecise {
 				wait -= spinWindow
 			}
@@ -205,6 +216,15 @@ func (e *Engine) pace(ctx context.Context, arr *schedule.Arrivals) {
 			e.wg.Go(func() { e.send(k, req, at) })
 		}
 	}
+}
+
+// pacerTick is the tick pacer's grid, from T0: wrk2's timers are in
+// milliseconds too.
+const pacerTick = time.Millisecond
+
+// tickAfter is the first tick of the grid at or after at.
+func tickAfter(at time.Duration) time.Duration {
+	return (at + pacerTick - 1) / pacerTick * pacerTick
 }
 
 // spinWindow is how early the precise pacer wakes before spinning.

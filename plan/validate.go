@@ -88,7 +88,7 @@ func (f *File) validate(d *decoder) {
 	v.positive("connections", f.Connections)
 	v.positive("max_inflight", f.MaxInFlight)
 	v.positive("local", f.Local)
-	v.oneOf("pacer", f.Pacer, "sleep", "precise")
+	v.oneOf("pacer", f.Pacer, "sleep", "precise", "tick")
 	v.oneOf("client", f.Client, "fast", "std")
 	v.oneOf("on_worker_loss", f.OnWorkerLoss, "continue", "abort")
 	for i, w := range f.Weights {

@@ -18,6 +18,7 @@ type result struct {
 	errs   float64 // requests that failed, any way the tool counts it
 	p50ms  float64 // median latency (or mean, for tools that give no median)
 	server float64 // tailrace only: the server's own p50 (Server-Timing), ms
+	lagP50 float64 // tailrace only: schedule lag p50, ms
 	lagP99 float64 // tailrace only: schedule lag p99, ms
 	cpu    float64 // CPU seconds of the tool's process (benchsum exec)
 	rssMB  float64 // peak resident set, MB
@@ -25,7 +26,7 @@ type result struct {
 }
 
 func unknown() result {
-	return result{rps: -1, count: -1, errs: -1, p50ms: -1, server: -1, lagP99: -1, cpu: -1, rssMB: -1, srvCPU: -1}
+	return result{rps: -1, count: -1, errs: -1, p50ms: -1, server: -1, lagP50: -1, lagP99: -1, cpu: -1, rssMB: -1, srvCPU: -1}
 }
 
 // parseRun reads one run's output (and meta) for tool.
@@ -38,7 +39,7 @@ func parseRun(tool, outPath string) result {
 			r.rssMB = kb / 1024
 		}
 	}
-	if tool == "tailrace" {
+	if strings.HasPrefix(tool, "tailrace") {
 		parseTailrace(strings.TrimSuffix(outPath, ".out")+"/results.json", &r)
 		return r
 	}
@@ -146,7 +147,7 @@ func parseTailrace(path string, r *result) {
 		r.server = p.P50 / 1000
 	}
 	if p, ok := a.Phases["schedule_lag"]; ok {
-		r.lagP99 = p.P99 / 1000
+		r.lagP50, r.lagP99 = p.P50/1000, p.P99/1000
 	}
 }
 

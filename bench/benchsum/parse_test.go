@@ -76,6 +76,12 @@ func TestTable(t *testing.T) {
 		write("s2/tailrace/"+rep+"/results.json", `{"arms":[{"duration_s":1,"counters":{"completed":100,"errors":0}}]}`)
 		write("s2/wrk/"+rep+".out", "Requests/sec: "+v+"\n  "+v+" requests in 1.00s\n")
 	}
+	// S3: the default pacer and the tick pacer, 100,000 requests each.
+	for _, tc := range []struct{ tool, cpu, p50, p99 string }{{"tailrace", "2.000", "300", "1150"}, {"tailrace-tick", "1.500", "580", "1050"}} {
+		write("s3/"+tc.tool+"/1.out", "")
+		write("s3/"+tc.tool+"/1.out.meta", "cpu_s="+tc.cpu+"\n")
+		write("s3/"+tc.tool+"/1/results.json", `{"arms":[{"duration_s":10,"counters":{"completed":100000,"errors":0},"phases":{"schedule_lag":{"count":100000,"p50_us":`+tc.p50+`,"p99_us":`+tc.p99+`}}}]}`)
+	}
 	var b bytes.Buffer
 	if err := table(&b, dir); err != nil {
 		t.Fatal(err)
@@ -92,6 +98,7 @@ func TestTable(t *testing.T) {
 	for _, want := range []string{
 		"in each repetition (run back to back): S1 1.00 1.00 1.00; S2 1.00 0.50\n",
 		"CPU share while each tool sent load (median): S1: tailrace 90% wrk 50%\n",
+		"S3 tailrace --pacer tick (1 ms grid, like wrk2): achieved 10000 req/s, CPU s per 100k 1.50 (0.75x of the default pacer's 2.00), schedule lag p50 0.58 p99 1.05 ms (default: p50 0.30 p99 1.15)\n",
 	} {
 		if !strings.Contains(b.String(), want) {
 			t.Errorf("table lacks %q:\n%s", want, b.String())

@@ -25,6 +25,7 @@ func rps(r result) float64   { return r.rps }
 func rss(r result) float64   { return r.rssMB }
 func p50(r result) float64   { return r.p50ms }
 func lag99(r result) float64 { return r.lagP99 }
+func lag50(r result) float64 { return r.lagP50 }
 func cpuPer100k(r result) float64 {
 	if r.cpu < 0 || r.count <= 0 {
 		return -1
@@ -133,6 +134,7 @@ func table(w io.Writer, dir string) error {
 		return err
 	}
 	s4Excess(w, dir)
+	s3Tick(w, dir)
 	s3EventLoop(w, dir)
 	perRep(w, dir)
 	serverShare(w, dir)
@@ -163,6 +165,20 @@ func s4Excess(w io.Writer, dir string) {
 		}
 	}
 	fmt.Fprintln(w, " (ms; ab and h2load report a mean, not a median)")
+}
+
+// s3Tick prints S3 for tailrace --pacer tick (tool tailrace-tick), which
+// sends on a 1 ms grid as wrk2 does, beside tailrace's default pacer.
+func s3Tick(w io.Writer, dir string) {
+	tick := collect(dir, "s3", "tailrace-tick", cpuPer100k)
+	if tick.runs == 0 {
+		return
+	}
+	def := collect(dir, "s3", "tailrace", cpuPer100k)
+	fmt.Fprintf(w, "\nS3 tailrace --pacer tick (1 ms grid, like wrk2): achieved %s req/s, CPU s per 100k %s (%s of the default pacer's %s), schedule lag p50 %s p99 %s ms (default: p50 %s p99 %s)\n",
+		collect(dir, "s3", "tailrace-tick", rps), tick, ratio(tick.value, def.value), def,
+		collect(dir, "s3", "tailrace-tick", lag50), collect(dir, "s3", "tailrace-tick", lag99),
+		collect(dir, "s3", "tailrace", lag50), collect(dir, "s3", "tailrace", lag99))
 }
 
 // s3EventLoop prints what bench/eventloop, S3 sent by a raw epoll loop

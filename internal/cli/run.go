@@ -72,7 +72,7 @@ func (o *runOptions) flags(fs *pflag.FlagSet) {
 	fs.Var(&o.modes, "modes", "several modes run as arms of one experiment on the identical schedule, e.g. keepalive,close,resume,h2")
 	fs.IntVar(&o.connections, "connections", 32, "connections per worker (keepalive pool size, h2 connections)")
 	fs.IntVar(&o.maxInFlight, "max-inflight", 10000, "in-flight requests per worker beyond which arrivals are dropped (counted), never delayed")
-	fs.StringVar(&o.pacer, "pacer", "sleep", "pacer: sleep (~1ms granularity) or precise (spins; sub-100µs lag unless the target shares the generator's cores; burns CPU)")
+	fs.StringVar(&o.pacer, "pacer", "sleep", "pacer: sleep (~1ms granularity), precise (spins; sub-100µs lag unless the target shares the generator's cores; burns CPU) or tick (sends on a 1ms grid, like wrk2: least CPU, bursts of rate/1000)")
 	fs.IntVar(&o.local, "local", 1, "number of in-process workers")
 	fs.Var(&o.weights, "weights", "split weights, one per worker (--local ones first, then remote ones by name), e.g. 2,1,1 (default equal)")
 	o.dist.flags(fs)
@@ -151,7 +151,7 @@ func (o *runOptions) engine(fs *pflag.FlagSet, rawURL string) (loadgen.Config, e
 	}{
 		{o.connections <= 0, fmt.Sprintf("--connections %d must be a positive integer", o.connections)},
 		{o.maxInFlight <= 0, fmt.Sprintf("--max-inflight %d must be a positive integer", o.maxInFlight)},
-		{o.pacer != "sleep" && o.pacer != "precise", fmt.Sprintf("--pacer %q: want sleep or precise", o.pacer)},
+		{o.pacer != "sleep" && o.pacer != "precise" && o.pacer != "tick", fmt.Sprintf("--pacer %q: want sleep, precise or tick", o.pacer)},
 		{o.timeout <= 0, fmt.Sprintf("--timeout %v must be positive (e.g. 10s)", o.timeout)},
 		{o.connectTimeout < 0 || o.tlsTimeout < 0 || o.ttfbTimeout < 0, "--connect-timeout, --tls-timeout and --ttfb-timeout must not be negative"},
 		{o.insecure && o.cacert != "", "--insecure and --cacert conflict: verify with the CA, or skip verification, not both"},
