@@ -36,6 +36,8 @@ func TestRunBadInputExits2(t *testing.T) {
 		// A mode that does not exist lists the ones that do.
 		{"unknown mode", []string{"run", "--rate", "10", "--mode", "pipelined", "http://127.0.0.1:1/"}, []string{"--mode", "keepalive, close, resume or h2"}},
 		{"unknown mode in modes", []string{"run", "--rate", "10", "--modes", "keepalive,h3", "http://127.0.0.1:1/"}, []string{"--modes", "h3"}},
+		// A pacer that does not exist lists the ones that do.
+		{"unknown pacer", []string{"run", "--rate", "10", "--pacer", "spin", "http://127.0.0.1:1/"}, []string{"--pacer", `"spin"`, "sleep, precise or tick"}},
 		// A body file that cannot be read.
 		{"unreadable body file", []string{"run", "--rate", "10", "--body-file", "/nonexistent/body", "http://127.0.0.1:1/"}, []string{"--body-file", "/nonexistent/body"}},
 		// Verify with a CA and skip verification: pick one.
