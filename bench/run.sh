@@ -22,7 +22,7 @@ if [[ ${BENCH_QUICK:-0} == 1 ]]; then
 	reps=${BENCH_REPS:-1}
 fi
 scenarios=${BENCH_SCENARIOS:-"s1 s2 s3 s4 s6ka s6new s6resume s6gotls"}
-want_tools=${BENCH_TOOLS:-"tailrace tailrace-tick wrk ab h2load fortio fortio-u hey vegeta eventloop eventloop-b"}
+want_tools=${BENCH_TOOLS:-"tailrace tailrace-tick tailrace-tick5 wrk ab h2load fortio fortio-u hey vegeta eventloop eventloop-b"}
 bin=${BENCH_BIN:-$here/.bin} # tools built here; kept between runs
 work=$(mktemp -d /tmp/tailrace-bench.XXXXXX)
 out=$work/results
@@ -147,8 +147,10 @@ cmd() {
 	# Open loop at 10,000/s over 50 keep-alive connections (wrk, ab and
 	# h2load have no open-loop mode).
 	s3/tailrace) C=("${tr[@]}" --rate 10000 --connections $CONNS --mode keepalive $PLAIN) ;;
-	# The 1 ms grid of wrk2's timers (bench/README.md, S3).
+	# Sending on a grid (bench/README.md, S3): 1 ms, as wrk2's timers, and
+	# 5 ms, the bursts of 50 that plain fortio sends.
 	s3/tailrace-tick) C=("${tr[@]}" --rate 10000 --connections $CONNS --mode keepalive --pacer tick $PLAIN) ;;
+	s3/tailrace-tick5) C=("${tr[@]}" --rate 10000 --connections $CONNS --mode keepalive --pacer tick --tick 5ms $PLAIN) ;;
 	s3/fortio) C=("$bin/fortio" load -quiet -qps 10000 -c $CONNS -t $d $PLAIN) ;;
 	# fortio's connections start their schedules together, so by default
 	# its arrivals come in bursts (50 every 5 ms here); -uniform spreads

@@ -1,6 +1,7 @@
 package cluster
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -119,6 +120,9 @@ func Run(ctx context.Context, cfg Config) (*reports.Results, error) {
 		},
 		StartedAt: time.Now(),
 		Warnings:  []string{},
+	}
+	if e.Pacer == loadgen.PacerTick {
+		res.Plan.Tick = cmp.Or(e.Tick, loadgen.DefaultTick).String()
 	}
 	res.Plan.Requests, res.Plan.ExpectStatus = planRequests(e.Requests, cfg.Plan.Seed), e.Expect.String()
 	for i, w := range cfg.Workers {

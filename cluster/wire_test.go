@@ -301,7 +301,7 @@ func TestPlanRoundTrip(t *testing.T) {
 	a := Assignment{
 		Engine: loadgen.Config{
 			URL: u, Method: "POST", Header: http.Header{"X-A": {"1", "2"}, "Authorization": {"Bearer t"}}, Body: []byte("body"),
-			Mode: loadgen.ModeH2, Connections: 7, MaxInFlight: 99, Pacer: loadgen.PacerPrecise,
+			Mode: loadgen.ModeH2, Connections: 7, MaxInFlight: 99, Pacer: loadgen.PacerTick, Tick: 5 * time.Millisecond,
 			Timeout: 3 * time.Second, ConnectTimeout: time.Second, TLSTimeout: 2 * time.Second, TTFBTimeout: 4 * time.Second,
 			CAPEM: []byte("-----BEGIN CERTIFICATE-----\n"), TLSMin: 0x0303, TLSMax: 0x0304, ServerName: "sni.test",
 			TLSGroups: []tls.CurveID{tls.CurveP384, tls.X25519}, Resolve: []resolver.Override{o}, DNSServer: "127.0.0.1:53", DNSCache: true, Exemplars: 5, Client: loadgen.ClientStd,
@@ -409,7 +409,7 @@ func mustStatus(t *testing.T, s string) loadgen.StatusSet {
 func TestPlanCoversConfig(t *testing.T) {
 	sent := map[string]bool{
 		"URL": true, "Method": true, "Header": true, "Body": true, "Mode": true, "Connections": true,
-		"MaxInFlight": true, "Pacer": true, "Timeout": true, "ConnectTimeout": true, "TLSTimeout": true,
+		"MaxInFlight": true, "Pacer": true, "Tick": true, "Timeout": true, "ConnectTimeout": true, "TLSTimeout": true,
 		"TTFBTimeout": true, "Insecure": true, "CACert": true, "CAPEM": true, "TLSMin": true, "TLSMax": true, "TLSGroups": true,
 		"ServerName": true, "Resolve": true, "DNSServer": true, "DNSCache": true, "Exemplars": true, "Client": true,
 		"Requests": true, "Expect": true,

@@ -44,7 +44,7 @@ func encodePlan(a Assignment) (*tailracepb.Plan, error) {
 	}
 	e := &tailracepb.Engine{
 		Url: c.URL.String(), Method: c.Method, Body: c.Body, Mode: string(c.Mode),
-		Connections: uint32(c.Connections), MaxInFlight: uint32(c.MaxInFlight), Pacer: string(c.Pacer),
+		Connections: uint32(c.Connections), MaxInFlight: uint32(c.MaxInFlight), Pacer: string(c.Pacer), TickNs: int64(c.Tick),
 		TimeoutNs: int64(c.Timeout), ConnectTimeoutNs: int64(c.ConnectTimeout), TlsTimeoutNs: int64(c.TLSTimeout),
 		TtfbTimeoutNs: int64(c.TTFBTimeout), Insecure: c.Insecure, CaPem: ca, TlsMin: uint32(c.TLSMin),
 		TlsMax: uint32(c.TLSMax), ServerName: c.ServerName, DnsServer: c.DNSServer, DnsCache: c.DNSCache,
@@ -103,7 +103,7 @@ func decodePlan(p *tailracepb.Plan) (loadgen.Config, schedule.Plan, schedule.Seg
 	}
 	cfg = loadgen.Config{
 		URL: u, Method: e.GetMethod(), Body: e.GetBody(), Mode: loadgen.Mode(e.GetMode()),
-		Connections: int(e.GetConnections()), MaxInFlight: int(e.GetMaxInFlight()), Pacer: loadgen.PacerKind(e.GetPacer()),
+		Connections: int(e.GetConnections()), MaxInFlight: int(e.GetMaxInFlight()), Pacer: loadgen.PacerKind(e.GetPacer()), Tick: time.Duration(e.GetTickNs()),
 		Timeout: time.Duration(e.GetTimeoutNs()), ConnectTimeout: time.Duration(e.GetConnectTimeoutNs()),
 		TLSTimeout: time.Duration(e.GetTlsTimeoutNs()), TTFBTimeout: time.Duration(e.GetTtfbTimeoutNs()),
 		Insecure: e.GetInsecure(), CAPEM: e.GetCaPem(), TLSMin: uint16(e.GetTlsMin()), TLSMax: uint16(e.GetTlsMax()),

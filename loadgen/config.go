@@ -50,7 +50,14 @@ type PacerKind string
 const (
 	PacerSleep   PacerKind = "sleep"   // timer sleeps: about 1 ms granularity, little CPU
 	PacerPrecise PacerKind = "precise" // sleep, then spin the last stretch: sub-100 µs lag, burns CPU
-	PacerTick    PacerKind = "tick"    // wake on a 1 ms grid and send what is due at once: least CPU, bursts
+	PacerTick    PacerKind = "tick"    // wake on a grid (Config.Tick) and send what is due at once: least CPU, bursts
+)
+
+// The tick pacer's grid: by default 1 ms, as wrk2's timers.
+const (
+	DefaultTick = time.Millisecond
+	MinTick     = 100 * time.Microsecond
+	MaxTick     = time.Second
 )
 
 // ClientKind names the HTTP client the engine speaks through.
@@ -72,9 +79,10 @@ type Config struct {
 	Body   []byte
 
 	Mode        Mode
-	Connections int       // per engine: keep-alive pool size or h2 connections; 0 means 32
-	MaxInFlight int       // arrivals beyond this are dropped, not delayed; 0 means 10000
-	Pacer       PacerKind // "" means sleep
+	Connections int           // per engine: keep-alive pool size or h2 connections; 0 means 32
+	MaxInFlight int           // arrivals beyond this are dropped, not delayed; 0 means 10000
+	Pacer       PacerKind     // "" means sleep
+	Tick        time.Duration // PacerTick's grid; 0 means 1 ms
 
 	Timeout        time.Duration // whole request, from dispatch; 0 means 30s
 	ConnectTimeout time.Duration // 0 means no separate limit
@@ -177,6 +185,14 @@ func (c *Config) Validate() error {
 	case PacerSleep, PacerPrecise, PacerTick:
 	default:
 		return fmt.Errorf("loadgen: unknown pacer %q (want sleep, precise or tick)", c.Pacer)
+	}
+	switch {
+	case c.Tick != 0 && c.Pacer != PacerTick:
+		return fmt.Errorf("loadgen: a tick (%v) is the tick pacer's grid, and the pacer is %s", c.Tick, c.Pacer)
+	case c.Tick == 0 && c.Pacer == PacerTick:
+		c.Tick = DefaultTick
+	case c.Tick != 0 && (c.Tick < MinTick || c.Tick > MaxTick):
+		return fmt.Errorf("loadgen: tick %v out of range (%v to %v)", c.Tick, MinTick, MaxTick)
 	}
 	switch c.Client {
 	case "", ClientFast, ClientStd:

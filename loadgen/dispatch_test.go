@@ -163,7 +163,7 @@ func TestTickPacerSendsOnTheGrid(t *testing.T) {
 	late := make([]time.Duration, 0, len(d.times))
 	for _, it := range d.times {
 		intended, dispatched := it[0], it[1]
-		tick := tickAfter(intended)
+		tick := tickAfter(intended, DefaultTick)
 		if dispatched < tick {
 			t.Fatalf("arrival intended at %v sent at %v, before its tick %v", intended, dispatched, tick)
 		}

@@ -13,14 +13,15 @@
 // PacerPrecise spins the last stretch before each arrival for sub-100 µs
 // schedule lag, at the cost of a busy core; a target sharing the
 // generator's cores takes them from it, and the lag with them (p99 1-1.5 ms
-// at 50,000/s against nginx on the same 2 cores). PacerTick sends on a 1 ms
-// grid from T0, every arrival on the first tick at or after its time, as
-// wrk2's millisecond timers do: the generator wakes once per tick instead of
-// once every few arrivals, which at 10,000/s costs about a fifth less CPU
-// than PacerSleep, in bursts of rate/1000 (schedule lag p50 ~0.6 ms, p99
-// ~1.05 ms against PacerSleep's ~0.3 and ~1.15). Its ticks come from a
-// timerfd (waker.go), because the runtime's timers sleep in whole
-// milliseconds.
+// at 50,000/s against nginx on the same 2 cores). PacerTick sends on a grid
+// from T0 (Config.Tick, 1 ms by default, as wrk2's millisecond timers),
+// every arrival on the first tick at or after its time: the generator wakes
+// once per tick instead of once every few arrivals. At 10,000/s a 1 ms grid
+// costs about a third less CPU than PacerSleep, in bursts of 10 (schedule
+// lag p50 ~0.6 ms against ~0.3; p99 about the same, ~1.1 ms); the bursts
+// queue in the server, and at 50,000/s they add ~70 µs to its median ttfb.
+// Its ticks come from a timerfd (waker.go), because the runtime's timers
+// sleep in whole milliseconds.
 //
 // # Connections the engine owns
 //

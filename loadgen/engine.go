@@ -163,7 +163,7 @@ func (e *Engine) pace(ctx context.Context, arr *schedule.Arrivals) {
 		if tick != nil {
 			// The first tick of the grid at or after the arrival's time:
 			// every arrival due by then goes out with it.
-			if tick.sleepUntil(ctx, e.clk.t0.Add(tickAfter(at))) != nil {
+			if tick.sleepUntil(ctx, e.clk.t0.Add(tickAfter(at, e.cfg.Tick))) != nil {
 				return
 			}
 		} else if wait := time.Until(due); wait > 0 {
@@ -218,13 +218,10 @@ func (e *Engine) pace(ctx context.Context, arr *schedule.Arrivals) {
 	}
 }
 
-// pacerTick is the tick pacer's grid, from T0: wrk2's timers are in
-// milliseconds too.
-const pacerTick = time.Millisecond
-
-// tickAfter is the first tick of the grid at or after at.
-func tickAfter(at time.Duration) time.Duration {
-	return (at + pacerTick - 1) / pacerTick * pacerTick
+// tickAfter is the first tick at or after at of a grid of period tick from
+// T0.
+func tickAfter(at, tick time.Duration) time.Duration {
+	return (at + tick - 1) / tick * tick
 }
 
 // spinWindow is how early the precise pacer wakes before spinning.

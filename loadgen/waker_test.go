@@ -2,8 +2,10 @@ package loadgen
 
 import (
 	"context"
+	"net/url"
 	"runtime"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 )
@@ -74,5 +76,24 @@ func TestWakerIsPrecise(t *testing.T) {
 	t.Logf("late p50 %v p90 %v max %v", p50, p90, late[len(late)-1])
 	if p50 > 400*time.Microsecond {
 		t.Errorf("sleeps to a 1 ms grid landed %v late at the median, want under 400µs", p50)
+	}
+}
+
+// A tick is the tick pacer's grid: 1 ms unless given, within bounds, and
+// refused with another pacer.
+func TestTickConfig(t *testing.T) {
+	u, _ := url.Parse("http://127.0.0.1:1/")
+	e, err := New(Config{URL: u, Pacer: PacerTick})
+	if err != nil || e.cfg.Tick != DefaultTick {
+		t.Fatalf("tick pacer without a tick: %v, tick %v; want 1ms", err, e.cfg.Tick)
+	}
+	for _, c := range []Config{
+		{URL: u, Pacer: PacerSleep, Tick: 5 * time.Millisecond},
+		{URL: u, Pacer: PacerTick, Tick: 50 * time.Microsecond},
+		{URL: u, Pacer: PacerTick, Tick: 2 * time.Second},
+	} {
+		if _, err := New(c); err == nil || !strings.Contains(err.Error(), "tick") {
+			t.Errorf("pacer %s tick %v: error %v, want one naming the tick", c.Pacer, c.Tick, err)
+		}
 	}
 }

@@ -67,6 +67,7 @@ func TestParseErrors(t *testing.T) {
 		{"origin", "requests:\n  - url: http://a/x\n  - url: http://b/x\n", 3, 10, `not the origin of requests[0].url`},
 		{"relative url", "requests:\n  - url: a/b\n", 2, 10, `want an absolute http(s) URL or a path from /`},
 		{"connections zero", "connections: 0\n", 1, 14, `connections: 0 must be a positive integer`},
+		{"tick", "pacer: tick\ntick: 50us\n", 2, 7, `tick: 50µs: want 100µs to 1s`},
 		{"tls", "tls_min: 1.3\ntls_max: 1.2\n", 1, 10, `tls_min: 1.3 is above tls_max 1.2`},
 		{"tls groups", "tls_groups: x25519,x448\n", 1, 13, `tls_groups: unknown TLS group "x448"`},
 		// YAML syntax: the parser gives the line only.

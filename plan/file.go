@@ -37,6 +37,7 @@ type File struct {
 	Connections int      `yaml:"connections,omitempty"`
 	MaxInFlight int      `yaml:"max_inflight,omitempty"`
 	Pacer       string   `yaml:"pacer,omitempty"`
+	Tick        Duration `yaml:"tick,omitempty"` // the tick pacer's grid
 	Client      string   `yaml:"client,omitempty"`
 	// Concurrency > 0 runs closed-loop (no schedule): see `--concurrency`.
 	Concurrency int `yaml:"concurrency,omitempty"`

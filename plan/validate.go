@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+	"time"
 	"unicode"
 	"unicode/utf8"
 
@@ -104,6 +105,11 @@ func (f *File) validate(d *decoder) {
 			v.bad("listen", "%q is not host:port (e.g. 127.0.0.1:7070)", f.Listen)
 		}
 	}
+	// That a tick goes with pacer: tick is checked where the plan and the
+	// command line meet (the pacer may come from either).
+	if d := time.Duration(v.duration("tick")); f.Has("tick") && (d < loadgen.MinTick || d > loadgen.MaxTick) {
+		v.bad("tick", "%v: want %v to %v", d, loadgen.MinTick, loadgen.MaxTick)
+	}
 	for _, p := range []string{"join_timeout", "orphan_timeout", "timeout"} {
 		if f.Has(p) && v.duration(p) <= 0 {
 			v.bad(p, "%v must be positive", v.duration(p))
@@ -167,6 +173,8 @@ func (v validator) duration(path string) Duration {
 		return f.TTFBTimeout
 	case "duration":
 		return f.Duration
+	case "tick":
+		return f.Tick
 	}
 	panic("plan: no duration field " + path)
 }

@@ -814,6 +814,7 @@ type Engine struct {
 	Requests         []*Request             `protobuf:"bytes,23,rep,name=requests,proto3" json:"requests,omitempty"`                             // a weighted mix; empty: the single request above
 	ExpectStatus     string                 `protobuf:"bytes,24,opt,name=expect_status,json=expectStatus,proto3" json:"expect_status,omitempty"` // statuses that count as success, e.g. "2xx,304"; empty: below 400
 	TlsGroups        []uint32               `protobuf:"varint,25,rep,packed,name=tls_groups,json=tlsGroups,proto3" json:"tls_groups,omitempty"`  // TLS key-exchange groups to offer (IANA codes, Go's tls.CurveID); empty: Go's defaults
+	TickNs           int64                  `protobuf:"varint,26,opt,name=tick_ns,json=tickNs,proto3" json:"tick_ns,omitempty"`                  // the tick pacer's grid; 0: its default
 	unknownFields    protoimpl.UnknownFields
 	sizeCache        protoimpl.SizeCache
 }
@@ -1021,6 +1022,13 @@ func (x *Engine) GetTlsGroups() []uint32 {
 		return x.TlsGroups
 	}
 	return nil
+}
+
+func (x *Engine) GetTickNs() int64 {
+	if x != nil {
+		return x.TickNs
+	}
+	return 0
 }
 
 // Request is one request of a mix, on the origin of Engine.url.
@@ -2428,7 +2436,7 @@ const file_tailrace_proto_rawDesc = "" +
 	"\vduration_ns\x18\x01 \x01(\x03R\n" +
 	"durationNs\x12\x12\n" +
 	"\x04from\x18\x02 \x01(\x01R\x04from\x12\x0e\n" +
-	"\x02to\x18\x03 \x01(\x01R\x02to\"\x88\x06\n" +
+	"\x02to\x18\x03 \x01(\x01R\x02to\"\xa1\x06\n" +
 	"\x06Engine\x12\x10\n" +
 	"\x03url\x18\x01 \x01(\tR\x03url\x12\x16\n" +
 	"\x06method\x18\x02 \x01(\tR\x06method\x12-\n" +
@@ -2459,7 +2467,8 @@ const file_tailrace_proto_rawDesc = "" +
 	"\brequests\x18\x17 \x03(\v2\x14.tailrace.v1.RequestR\brequests\x12#\n" +
 	"\rexpect_status\x18\x18 \x01(\tR\fexpectStatus\x12\x1d\n" +
 	"\n" +
-	"tls_groups\x18\x19 \x03(\rR\ttlsGroups\"\xa4\x01\n" +
+	"tls_groups\x18\x19 \x03(\rR\ttlsGroups\x12\x17\n" +
+	"\atick_ns\x18\x1a \x01(\x03R\x06tickNs\"\xa4\x01\n" +
 	"\aRequest\x12\x14\n" +
 	"\x05label\x18\x01 \x01(\tR\x05label\x12\x16\n" +
 	"\x06method\x18\x02 \x01(\tR\x06method\x12\x10\n" +

@@ -312,5 +312,9 @@ func planFact(p Plan) string {
 	if p.ClosedLoop {
 		return fmt.Sprintf("%s: %d loops per worker for the stages' duration (%s)", ClosedLoopNote, p.Concurrency, p.Stages)
 	}
-	return fmt.Sprintf("stages %s, %s arrivals, seed %d, pacer %s", p.Stages, p.Process, p.Seed, p.Pacer)
+	pacer := p.Pacer
+	if p.Tick != "" {
+		pacer += " (" + p.Tick + " grid)"
+	}
+	return fmt.Sprintf("stages %s, %s arrivals, seed %d, pacer %s", p.Stages, p.Process, p.Seed, pacer)
 }

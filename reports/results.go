@@ -78,6 +78,7 @@ type Plan struct {
 	Connections int      `json:"connections"`
 	MaxInFlight int      `json:"max_inflight"`
 	Pacer       string   `json:"pacer"`
+	Tick        string   `json:"tick,omitempty"` // the tick pacer's grid, a Go duration
 	Timeout     string   `json:"timeout"`
 	Workers     int      `json:"workers"`
 	// BuiltinTarget is true when the run aimed at the in-process calibration target.

@@ -77,11 +77,13 @@ func TestTable(t *testing.T) {
 		write("s2/wrk/"+rep+".out", "Requests/sec: "+v+"\n  "+v+" requests in 1.00s\n")
 	}
 	// S3: the default pacer and the tick pacer, 100,000 requests each.
-	for _, tc := range []struct{ tool, cpu, p50, p99 string }{{"tailrace", "2.000", "300", "1150"}, {"tailrace-tick", "1.500", "580", "1050"}} {
+	for _, tc := range []struct{ tool, cpu, p50, p99 string }{{"tailrace", "2.000", "300", "1150"}, {"tailrace-tick", "1.500", "580", "1050"}, {"tailrace-tick5", "1.200", "2700", "5100"}} {
 		write("s3/"+tc.tool+"/1.out", "")
 		write("s3/"+tc.tool+"/1.out.meta", "cpu_s="+tc.cpu+"\n")
 		write("s3/"+tc.tool+"/1/results.json", `{"arms":[{"duration_s":10,"counters":{"completed":100000,"errors":0},"phases":{"schedule_lag":{"count":100000,"p50_us":`+tc.p50+`,"p99_us":`+tc.p99+`}}}]}`)
 	}
+	write("s3/fortio/1.out", "Code 200 : 100000 (100.0 %)\nAll done 100000 calls (plus 50 warmup) 0.454 ms avg, 10000.0 qps\n")
+	write("s3/fortio/1.out.meta", "cpu_s=1.600\n")
 	var b bytes.Buffer
 	if err := table(&b, dir); err != nil {
 		t.Fatal(err)
@@ -98,7 +100,7 @@ func TestTable(t *testing.T) {
 	for _, want := range []string{
 		"in each repetition (run back to back): S1 1.00 1.00 1.00; S2 1.00 0.50\n",
 		"CPU share while each tool sent load (median): S1: tailrace 90% wrk 50%\n",
-		"S3 tailrace --pacer tick (1 ms grid, like wrk2): achieved 10000 req/s, CPU s per 100k 1.50 (0.75x of the default pacer's 2.00), schedule lag p50 0.58 p99 1.05 ms (default: p50 0.30 p99 1.15)\n",
+		"S3 tailrace --pacer tick (1 ms grid, like wrk2): achieved 10000 req/s, CPU s per 100k 1.50 (0.75x of the default pacer's 2.00), schedule lag p50 0.58 p99 1.05 ms (default: p50 0.30 p99 1.15)\nS3 tailrace --pacer tick (--tick 5ms, bursts of 50 as plain fortio's): achieved 10000 req/s, CPU s per 100k 1.20 (0.60x of the default pacer's 2.00, 0.75x of fortio's), schedule lag p50 2.70 p99 5.10 ms (default: p50 0.30 p99 1.15)\n",
 	} {
 		if !strings.Contains(b.String(), want) {
 			t.Errorf("table lacks %q:\n%s", want, b.String())

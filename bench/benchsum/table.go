@@ -167,18 +167,32 @@ func s4Excess(w io.Writer, dir string) {
 	fmt.Fprintln(w, " (ms; ab and h2load report a mean, not a median)")
 }
 
-// s3Tick prints S3 for tailrace --pacer tick (tool tailrace-tick), which
-// sends on a 1 ms grid as wrk2 does, beside tailrace's default pacer.
+// s3Tick prints S3 for tailrace --pacer tick, which sends on a grid: 1 ms
+// as wrk2's timers (tool tailrace-tick), and 5 ms, plain fortio's bursts of
+// 50 (tailrace-tick5), beside tailrace's default pacer.
 func s3Tick(w io.Writer, dir string) {
-	tick := collect(dir, "s3", "tailrace-tick", cpuPer100k)
-	if tick.runs == 0 {
-		return
-	}
 	def := collect(dir, "s3", "tailrace", cpuPer100k)
-	fmt.Fprintf(w, "\nS3 tailrace --pacer tick (1 ms grid, like wrk2): achieved %s req/s, CPU s per 100k %s (%s of the default pacer's %s), schedule lag p50 %s p99 %s ms (default: p50 %s p99 %s)\n",
-		collect(dir, "s3", "tailrace-tick", rps), tick, ratio(tick.value, def.value), def,
-		collect(dir, "s3", "tailrace-tick", lag50), collect(dir, "s3", "tailrace-tick", lag99),
-		collect(dir, "s3", "tailrace", lag50), collect(dir, "s3", "tailrace", lag99))
+	var lines []string
+	for _, g := range []struct{ tool, grid, peer string }{
+		{"tailrace-tick", "1 ms grid, like wrk2", ""},
+		{"tailrace-tick5", "--tick 5ms, bursts of 50 as plain fortio's", "fortio"},
+	} {
+		tick := collect(dir, "s3", g.tool, cpuPer100k)
+		if tick.runs == 0 {
+			continue
+		}
+		vs := ""
+		if g.peer != "" {
+			vs = fmt.Sprintf(", %s of %s's", ratio(tick.value, collect(dir, "s3", g.peer, cpuPer100k).value), g.peer)
+		}
+		lines = append(lines, fmt.Sprintf("S3 tailrace --pacer tick (%s): achieved %s req/s, CPU s per 100k %s (%s of the default pacer's %s%s), schedule lag p50 %s p99 %s ms (default: p50 %s p99 %s)",
+			g.grid, collect(dir, "s3", g.tool, rps), tick, ratio(tick.value, def.value), def, vs,
+			collect(dir, "s3", g.tool, lag50), collect(dir, "s3", g.tool, lag99),
+			collect(dir, "s3", "tailrace", lag50), collect(dir, "s3", "tailrace", lag99)))
+	}
+	if len(lines) > 0 {
+		fmt.Fprintf(w, "\n%s\n", strings.Join(lines, "\n"))
+	}
 }
 
 // s3EventLoop prints what bench/eventloop, S3 sent by a raw epoll loop

@@ -245,7 +245,7 @@ func firstArrivals(p schedule.Plan, segs []schedule.Segment, n int) []plannedArr
 func (o *runOptions) effective(e *effectiveRun) *plan.File {
 	f := &plan.File{
 		Target: e.target, Seed: &o.seed, Connections: o.connections, MaxInFlight: o.maxInFlight,
-		Pacer: o.pacer, Client: o.perf.client, Local: o.local, Weights: o.weights.w,
+		Pacer: o.pacer, Tick: plan.Duration(o.tick), Client: o.perf.client, Local: o.local, Weights: o.weights.w,
 		Method: e.engine.Method, Body: o.body, BodyFile: o.bodyFile,
 		Timeout: plan.Duration(o.timeout), ConnectTimeout: plan.Duration(o.connectTimeout),
 		TLSTimeout: plan.Duration(o.tlsTimeout), TTFBTimeout: plan.Duration(o.ttfbTimeout),

@@ -31,6 +31,7 @@ type runOptions struct {
 	connections int
 	maxInFlight int
 	pacer       string
+	tick        time.Duration
 	local       int
 	weights     weightsValue
 	dist        distOptions // remote workers (distributed.go)
@@ -72,7 +73,8 @@ func (o *runOptions) flags(fs *pflag.FlagSet) {
 	fs.Var(&o.modes, "modes", "several modes run as arms of one experiment on the identical schedule, e.g. keepalive,close,resume,h2")
 	fs.IntVar(&o.connections, "connections", 32, "connections per worker (keepalive pool size, h2 connections)")
 	fs.IntVar(&o.maxInFlight, "max-inflight", 10000, "in-flight requests per worker beyond which arrivals are dropped (counted), never delayed")
-	fs.StringVar(&o.pacer, "pacer", "sleep", "pacer: sleep (~1ms granularity), precise (spins; sub-100µs lag unless the target shares the generator's cores; burns CPU) or tick (sends on a 1ms grid, like wrk2: least CPU, bursts of rate/1000)")
+	fs.StringVar(&o.pacer, "pacer", "sleep", "pacer: sleep (~1ms granularity), precise (spins; sub-100µs lag unless the target shares the generator's cores; burns CPU) or tick (sends what is due on a grid of --tick, like wrk2's timers: least CPU, bursts of rate×tick)")
+	fs.DurationVar(&o.tick, "tick", 0, "grid of --pacer tick, 100µs to 1s (default 1ms)")
 	fs.IntVar(&o.local, "local", 1, "number of in-process workers")
 	fs.Var(&o.weights, "weights", "split weights, one per worker (--local ones first, then remote ones by name), e.g. 2,1,1 (default equal)")
 	o.dist.flags(fs)
@@ -135,7 +137,7 @@ func (o *runOptions) plan(fs *pflag.FlagSet) (schedule.Plan, error) {
 func (o *runOptions) engine(fs *pflag.FlagSet, rawURL string) (loadgen.Config, error) {
 	cfg := loadgen.Config{
 		Method: strings.ToUpper(o.method), Header: o.headers.h, Connections: o.connections,
-		MaxInFlight: o.maxInFlight, Pacer: loadgen.PacerKind(o.pacer),
+		MaxInFlight: o.maxInFlight, Pacer: loadgen.PacerKind(o.pacer), Tick: o.tick,
 		Timeout: o.timeout, ConnectTimeout: o.connectTimeout, TLSTimeout: o.tlsTimeout, TTFBTimeout: o.ttfbTimeout,
 		Insecure: o.insecure, CACert: o.cacert, TLSMin: o.tlsMin.v, TLSMax: o.tlsMax.v, TLSGroups: o.tlsGroups.v,
 		Resolve: o.resolve.o, DNSServer: o.dnsServer, DNSCache: o.dnsCache, Exemplars: o.exemplars,
@@ -152,6 +154,8 @@ func (o *runOptions) engine(fs *pflag.FlagSet, rawURL string) (loadgen.Config, e
 		{o.connections <= 0, fmt.Sprintf("--connections %d must be a positive integer", o.connections)},
 		{o.maxInFlight <= 0, fmt.Sprintf("--max-inflight %d must be a positive integer", o.maxInFlight)},
 		{o.pacer != "sleep" && o.pacer != "precise" && o.pacer != "tick", fmt.Sprintf("--pacer %q: want sleep, precise or tick", o.pacer)},
+		{o.tick != 0 && o.pacer != "tick", fmt.Sprintf("--tick %v is the grid of --pacer tick, and --pacer is %s", o.tick, o.pacer)},
+		{o.tick != 0 && (o.tick < loadgen.MinTick || o.tick > loadgen.MaxTick), fmt.Sprintf("--tick %v: want %v to %v", o.tick, loadgen.MinTick, loadgen.MaxTick)},
 		{o.timeout <= 0, fmt.Sprintf("--timeout %v must be positive (e.g. 10s)", o.timeout)},
 		{o.connectTimeout < 0 || o.tlsTimeout < 0 || o.ttfbTimeout < 0, "--connect-timeout, --tls-timeout and --ttfb-timeout must not be negative"},
 		{o.insecure && o.cacert != "", "--insecure and --cacert conflict: verify with the CA, or skip verification, not both"},

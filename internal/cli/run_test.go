@@ -38,6 +38,9 @@ func TestRunBadInputExits2(t *testing.T) {
 		{"unknown mode in modes", []string{"run", "--rate", "10", "--modes", "keepalive,h3", "http://127.0.0.1:1/"}, []string{"--modes", "h3"}},
 		// A pacer that does not exist lists the ones that do.
 		{"unknown pacer", []string{"run", "--rate", "10", "--pacer", "spin", "http://127.0.0.1:1/"}, []string{"--pacer", `"spin"`, "sleep, precise or tick"}},
+		// A tick is the tick pacer's grid, within bounds.
+		{"tick without tick pacer", []string{"run", "--rate", "10", "--tick", "5ms", "http://127.0.0.1:1/"}, []string{"--tick 5ms", "--pacer is sleep"}},
+		{"tick out of range", []string{"run", "--rate", "10", "--pacer", "tick", "--tick", "10us", "http://127.0.0.1:1/"}, []string{"--tick 10µs", "100µs to 1s"}},
 		// A body file that cannot be read.
 		{"unreadable body file", []string{"run", "--rate", "10", "--body-file", "/nonexistent/body", "http://127.0.0.1:1/"}, []string{"--body-file", "/nonexistent/body"}},
 		// Verify with a CA and skip verification: pick one.
@@ -166,6 +169,26 @@ func TestRunBuiltinTargetWritesResults(t *testing.T) {
 		if _, ok := m[k]; !ok {
 			t.Errorf("results.json lacks %q", k)
 		}
+	}
+}
+
+// --pacer tick with --tick reaches both local workers, which send every
+// arrival, and results.json records the grid.
+func TestRunTickPacer(t *testing.T) {
+	dir := t.TempDir()
+	code, stdout, stderr := runCLI(t, "run", "--local", "2", "--pacer", "tick", "--tick", "2ms", "--rate", "400", "--duration", "1s", "--out", dir, "-q")
+	if code != ExitOK {
+		t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", code, stdout, stderr)
+	}
+	r, err := reports.ReadFile(filepath.Join(dir, "results.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Plan.Pacer != "tick" || r.Plan.Tick != "2ms" {
+		t.Errorf("plan pacer %q tick %q, want tick and 2ms", r.Plan.Pacer, r.Plan.Tick)
+	}
+	if c := r.Arms[0].Counters; c.Intended != 400 || c.Completed != 400 {
+		t.Errorf("counters %+v, want 400 intended and completed", c)
 	}
 }
 
