@@ -67,16 +67,7 @@ func TestPrecisePacerLag(t *testing.T) {
 				rawURL = h1Server(t, nil, okResponse)
 			}
 			u, _ := url.Parse(rawURL)
-			e, err := New(Config{URL: u, Connections: 50, Pacer: PacerPrecise, Client: ClientFast})
-			if err != nil {
-				t.Fatal(err)
-			}
-			t0 := time.Now().Add(20 * time.Millisecond)
-			stop, err := e.prepare(context.Background(), t0)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer stop(nil)
+			e, t0 := pacedEngine(t, Config{URL: u, Connections: 50, Pacer: PacerPrecise, Client: ClientFast})
 			if !tc.real {
 				e.conns = &instantDialer{clk: &e.clk}
 				e.workers = newConnWorkers(e, 50)
@@ -91,6 +82,23 @@ func TestPrecisePacerLag(t *testing.T) {
 				runtime.GOMAXPROCS(0), lag.Count(), lag.Quantile(0.5), lag.Quantile(0.99), lag.Quantile(0.999), lag.Max(), iv.Counters.Dropped, fmtErrors(iv.Errors))
 		})
 	}
+}
+
+// pacedEngine returns an engine for cfg prepared to pace from T0, 20 ms from
+// now, and stopped when the test ends.
+func pacedEngine(t *testing.T, cfg Config) (*Engine, time.Time) {
+	t.Helper()
+	e, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t0 := time.Now().Add(20 * time.Millisecond)
+	stop, err := e.prepare(context.Background(), t0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { stop(nil) })
+	return e, t0
 }
 
 func fmtErrors(m map[string]int64) string {
@@ -135,16 +143,7 @@ func (d *gridDialer) abort() {}
 func TestTickPacerSendsOnTheGrid(t *testing.T) {
 	const pacer = PacerTick
 	u, _ := url.Parse("http://127.0.0.1:1/")
-	e, err := New(Config{URL: u, Connections: 8, Pacer: pacer, Client: ClientFast})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t0 := time.Now().Add(20 * time.Millisecond)
-	stop, err := e.prepare(context.Background(), t0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer stop(nil)
+	e, _ := pacedEngine(t, Config{URL: u, Connections: 8, Pacer: pacer, Client: ClientFast})
 	d := &gridDialer{clk: &e.clk}
 	e.conns = d
 	e.workers = newConnWorkers(e, 8)
