@@ -97,3 +97,24 @@ func TestTickConfig(t *testing.T) {
 		}
 	}
 }
+
+// When the timerfd fails, the waker goes on with the runtime's timer, and
+// still never wakes early.
+func TestWakerFallsBackToTimer(t *testing.T) {
+	w := newWaker(context.Background())
+	defer w.close()
+	if w.tfd == nil {
+		t.Skip("no timerfd here: the waker uses the timer already")
+	}
+	w.tfd.f.Close() // its next timerfd_settime fails (EBADF)
+	due := time.Now().Add(2 * time.Millisecond)
+	if err := w.sleepUntil(context.Background(), due); err != nil {
+		t.Fatal(err)
+	}
+	if time.Now().Before(due) {
+		t.Fatal("woke before its due time")
+	}
+	if w.tfd != nil || w.t == nil {
+		t.Fatal("the waker did not fall back to its timer")
+	}
+}
