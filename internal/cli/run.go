@@ -73,7 +73,7 @@ func (o *runOptions) flags(fs *pflag.FlagSet) {
 	fs.Var(&o.modes, "modes", "several modes run as arms of one experiment on the identical schedule, e.g. keepalive,close,resume,h2")
 	fs.IntVar(&o.connections, "connections", 32, "connections per worker (keepalive pool size, h2 connections)")
 	fs.IntVar(&o.maxInFlight, "max-inflight", 10000, "in-flight requests per worker beyond which arrivals are dropped (counted), never delayed")
-	fs.StringVar(&o.pacer, "pacer", "sleep", "pacer: sleep (~1ms granularity), precise (spins; sub-100µs lag unless the target shares the generator's cores; burns CPU) or tick (sends what is due on a grid of --tick, like wrk2's timers: least CPU, bursts of rate×tick)")
+	fs.StringVar(&o.pacer, "pacer", "sleep", "pacer: sleep (~1ms granularity), precise (spins; sub-100µs lag with 2+ cores to itself; burns CPU) or tick (sends what is due on a grid of --tick, like wrk2's timers: least CPU, bursts of rate×tick)")
 	fs.DurationVar(&o.tick, "tick", 0, "grid of --pacer tick, 100µs to 1s (default 1ms)")
 	fs.IntVar(&o.local, "local", 1, "number of in-process workers")
 	fs.Var(&o.weights, "weights", "split weights, one per worker (--local ones first, then remote ones by name), e.g. 2,1,1 (default equal)")
