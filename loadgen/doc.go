@@ -15,10 +15,10 @@
 // generator's cores takes them from it, and the lag with them (p99 1-1.5 ms
 // at 50,000/s against nginx on the same 2 cores). Give it two cores or
 // more: with one P, while it spins the runtime does not poll the network,
-// so it sleeps on a timerfd to 300 µs before each arrival (lag p99 ~100-
-// 225 µs at 200-2,000/s), and above ~3,000/s, where it spins all the time,
-// responses are read late (at 50,000/s against nginx ttfb p50 214 µs and
-// p99 10 ms, against 68 µs and 0.35 ms with the sleep pacer). PacerTick sends on a grid
+// so it sleeps on a timerfd to 300 µs before each arrival and, spinning,
+// parks once per arrival for the runtime to poll. Responses are then read
+// on time, and the lag is what pays: p99 ~100-225 µs at 200-10,000/s and
+// up to ~1.3 ms at 50,000/s against nginx. PacerTick sends on a grid
 // from T0 (Config.Tick, 1 ms by default, as wrk2's millisecond timers),
 // every arrival on the first tick at or after its time: the generator wakes
 // once per tick instead of once every few arrivals. At 10,000/s a 1 ms grid

@@ -23,6 +23,8 @@ type timerFD struct {
 	f     *os.File
 	rc    syscall.RawConn
 	read  func(fd uintptr) bool
+	poll  func(fd uintptr) bool
+	armed bool
 	buf   [8]byte
 	errno syscall.Errno // readExpiry's
 	stop  func() bool
@@ -41,7 +43,7 @@ func openTimerFD(ctx context.Context) *timerFD {
 		t.f.Close()
 		return nil
 	}
-	t.read = t.readExpiry
+	t.read, t.poll = t.readExpiry, t.pollExpiry
 	t.stop = context.AfterFunc(ctx, func() { t.f.SetReadDeadline(aLongTimeAgo) })
 	return t
 }
@@ -62,6 +64,35 @@ func (t *timerFD) sleep(d time.Duration) error {
 		return os.NewSyscallError("read timerfd", t.errno)
 	}
 	return nil
+}
+
+// yield parks the goroutine until the runtime next polls the network, which
+// it does once nothing else is runnable: the timer, armed to expire at
+// once, wakes it from there.
+func (t *timerFD) yield() error {
+	t.armed, t.errno = false, 0
+	if err := t.rc.Read(t.poll); err != nil {
+		return err
+	}
+	if t.errno != 0 {
+		return os.NewSyscallError("read timerfd", t.errno)
+	}
+	return nil
+}
+
+// pollExpiry arms the timer on its first call, after RawConn.Read cleared
+// the readiness (so the expiry's edge is seen), and waits; then reads.
+func (t *timerFD) pollExpiry(fd uintptr) bool {
+	if !t.armed {
+		t.armed = true
+		spec := unix.ItimerSpec{Value: unix.Timespec{Nsec: 1}}
+		if _, _, e := syscall.RawSyscall6(unix.SYS_TIMERFD_SETTIME, fd, 0, uintptr(unsafe.Pointer(&spec)), 0, 0, 0); e != 0 {
+			t.errno = e
+			return true
+		}
+		return false
+	}
+	return t.readExpiry(fd)
 }
 
 // readExpiry reads the expiry count: false (wait) until the timer expired.
