@@ -17,8 +17,8 @@
 // more: with one P, while it spins the runtime does not poll the network,
 // so it sleeps on a timerfd to 300 µs before each arrival and, spinning,
 // parks once per arrival for the runtime to poll. Responses are then read
-// on time, and the lag is what pays: p99 ~100-225 µs at 200-10,000/s and
-// up to ~1.3 ms at 50,000/s against nginx. PacerTick sends on a grid
+// on time, and the lag is what pays: p99 55-225 µs at 200-10,000/s and
+// up to 1.3 ms at 50,000/s against nginx. PacerTick sends on a grid
 // from T0 (Config.Tick, 1 ms by default, as wrk2's millisecond timers),
 // every arrival on the first tick at or after its time: the generator wakes
 // once per tick instead of once every few arrivals. At 10,000/s a 1 ms grid

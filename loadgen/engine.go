@@ -173,13 +173,14 @@ func (e *Engine) pace(ctx context.Context, arr *schedule.Arrivals) {
 				return
 			}
 		} else if wait := time.Until(due); wait > 0 {
-			if wake != nil && wake.tfd != nil {
-				// One P: see preciseSpin.
+			oneP := wake != nil && wake.exact() // see preciseSpin
+			switch {
+			case oneP:
 				if wait > preciseSpin && wake.sleepUntil(ctx, due.Add(-preciseSpin)) != nil {
 					return
 				}
 				wait = 0
-			} else if e.cfg.Pacer == PacerPrecise {
+			case e.cfg.Pacer == PacerPrecise:
 				wait -= spinWindow
 			}
 			if wait > 0 {
@@ -198,9 +199,9 @@ func (e *Engine) pace(ctx context.Context, arr *schedule.Arrivals) {
 				polled := false // see preciseSpin
 				for time.Now().Before(due) {
 					switch {
-					case wake != nil && wake.tfd != nil && !polled:
+					case oneP && !polled:
 						polled = true
-						wake.tfd.yield()
+						wake.yield()
 					case yield:
 						runtime.Gosched()
 					}
@@ -250,9 +251,9 @@ func tickAfter(at, tick time.Duration) time.Duration {
 // up to 20 ms late (TestPrecisePacerOneP: ttfb p90 20 ms against 28 µs;
 // against nginx, ttfb p50 5.5 ms against the sleep pacer's 96 µs). The
 // timerfd's wake-up latency costs lag instead, where it shows: schedule
-// lag p99 106-225 µs against nginx at 200-2,000/s, against 9-57 µs. And
-// once per arrival the spin parks on the timerfd armed to expire at once
-// (timerFD.yield), so that the runtime, with nothing else to run, polls
+// lag p99 55-225 µs against nginx at 200-2,000/s, against 9-126 µs (one run
+// each). And once per arrival the spin parks on the timerfd armed to
+// expire at once (waker.yield), so that the runtime, with nothing else to run, polls
 // the network: without it, above ~3,000/s, where the pacer spins all the
 // time, responses waited for sysmon (against nginx at 10,000/s ttfb p99
 // 13 ms, now 0.34-0.41 ms; in TestPrecisePacerOneP at 20,000/s half the
@@ -261,6 +262,7 @@ func tickAfter(at, tick time.Duration) time.Duration {
 // p99 0.42-0.45 -> 0.44-1.31 ms at 50,000/s.
 const spinWindow = 1500 * time.Microsecond
 
+// preciseSpin: see spinWindow.
 const preciseSpin = 300 * time.Microsecond
 
 // issue runs request k of a closed loop (or a test): the mix's choice for k.

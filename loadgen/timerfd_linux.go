@@ -19,14 +19,14 @@ import (
 // from them and kept waking (S3 on a 1 ms grid: 32,000-38,000 context
 // switches in 6 s, against 15,000-17,000 with RawSyscall).
 type timerFD struct {
-	fd    int
 	f     *os.File
 	rc    syscall.RawConn
-	read  func(fd uintptr) bool
-	poll  func(fd uintptr) bool
+	wait  func(fd uintptr) bool // expire, made once: a method value per call would allocate
+	d     time.Duration         // the sleep expire arms
 	armed bool
 	buf   [8]byte
-	errno syscall.Errno // readExpiry's
+	op    string // the call that failed with errno
+	errno syscall.Errno
 	stop  func() bool
 }
 
@@ -38,74 +38,55 @@ func openTimerFD(ctx context.Context) *timerFD {
 		return nil
 	}
 	// A non-blocking descriptor joins the netpoller in os.NewFile.
-	t := &timerFD{fd: fd, f: os.NewFile(uintptr(fd), "timerfd")}
+	t := &timerFD{f: os.NewFile(uintptr(fd), "timerfd")}
 	if t.rc, err = t.f.SyscallConn(); err != nil {
 		t.f.Close()
 		return nil
 	}
-	t.read, t.poll = t.readExpiry, t.pollExpiry
+	t.wait = t.expire
 	t.stop = context.AfterFunc(ctx, func() { t.f.SetReadDeadline(aLongTimeAgo) })
 	return t
 }
 
-// sleep arms the timer d from now and waits for it to expire.
+// sleep arms the timer d from now and waits for it to expire. A sleep of
+// 1 ns parks the goroutine only until the runtime next polls the network,
+// which it does once nothing else is runnable (waker.yield).
 func (t *timerFD) sleep(d time.Duration) error {
-	spec := unix.ItimerSpec{Value: unix.NsecToTimespec(int64(d))}
-	// Arming resets the expiry count, so the read returns at the expiry.
-	_, _, e := syscall.RawSyscall6(unix.SYS_TIMERFD_SETTIME, uintptr(t.fd), 0, uintptr(unsafe.Pointer(&spec)), 0, 0, 0)
-	if e != 0 {
-		return os.NewSyscallError("timerfd_settime", e)
-	}
-	t.errno = 0
-	if err := t.rc.Read(t.read); err != nil {
+	t.d, t.armed, t.errno = d, false, 0
+	if err := t.rc.Read(t.wait); err != nil {
 		return err
 	}
 	if t.errno != 0 {
-		return os.NewSyscallError("read timerfd", t.errno)
+		return os.NewSyscallError(t.op, t.errno)
 	}
 	return nil
 }
 
-// yield parks the goroutine until the runtime next polls the network, which
-// it does once nothing else is runnable: the timer, armed to expire at
-// once, wakes it from there.
-func (t *timerFD) yield() error {
-	t.armed, t.errno = false, 0
-	if err := t.rc.Read(t.poll); err != nil {
-		return err
-	}
-	if t.errno != 0 {
-		return os.NewSyscallError("read timerfd", t.errno)
-	}
-	return nil
-}
-
-// pollExpiry arms the timer on its first call, after RawConn.Read cleared
-// the readiness (so the expiry's edge is seen), and waits; then reads.
-func (t *timerFD) pollExpiry(fd uintptr) bool {
+// expire, RawConn.Read's function, arms the timer on its first call and
+// waits without reading: RawConn.Read cleared the descriptor's readiness
+// before that call, so the expiry's edge is seen. Then it reads the
+// expiry count (arming reset it to 0).
+func (t *timerFD) expire(fd uintptr) bool {
 	if !t.armed {
 		t.armed = true
-		spec := unix.ItimerSpec{Value: unix.Timespec{Nsec: 1}}
+		spec := unix.ItimerSpec{Value: unix.NsecToTimespec(int64(t.d))}
 		if _, _, e := syscall.RawSyscall6(unix.SYS_TIMERFD_SETTIME, fd, 0, uintptr(unsafe.Pointer(&spec)), 0, 0, 0); e != 0 {
-			t.errno = e
+			t.op, t.errno = "timerfd_settime", e
 			return true
 		}
 		return false
 	}
-	return t.readExpiry(fd)
-}
-
-// readExpiry reads the expiry count: false (wait) until the timer expired.
-func (t *timerFD) readExpiry(fd uintptr) bool {
 	for {
 		_, _, e := syscall.RawSyscall(syscall.SYS_READ, fd, uintptr(unsafe.Pointer(&t.buf[0])), uintptr(len(t.buf)))
 		switch e {
 		case syscall.EINTR:
 			continue
-		case syscall.EAGAIN:
+		case syscall.EAGAIN: // woken early (a stale edge): wait on
 			return false
+		case 0:
+			return true
 		}
-		t.errno = e // 0: the count was read
+		t.op, t.errno = "read timerfd", e
 		return true
 	}
 }

@@ -13,4 +13,3 @@ type timerFD struct{}
 func openTimerFD(context.Context) *timerFD { return nil }
 func (*timerFD) sleep(time.Duration) error { panic("loadgen: no timerfd") }
 func (*timerFD) close()                    {}
-func (*timerFD) yield() error              { panic("loadgen: no timerfd") }

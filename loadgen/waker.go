@@ -2,6 +2,7 @@ package loadgen
 
 import (
 	"context"
+	"runtime"
 	"time"
 )
 
@@ -52,6 +53,18 @@ func (w *waker) sleepUntil(ctx context.Context, due time.Time) error {
 		return nil
 	case <-ctx.Done():
 		return ctx.Err()
+	}
+}
+
+// exact tells whether the waker's sleeps end on a timerfd (within the
+// wake-up latency), not on the runtime's timer (within a millisecond).
+func (w *waker) exact() bool { return w.tfd != nil }
+
+// yield parks the caller until the runtime next polls the network: once
+// nothing else is runnable. Without a timerfd it only yields the P.
+func (w *waker) yield() {
+	if w.tfd == nil || w.tfd.sleep(1) != nil {
+		runtime.Gosched()
 	}
 }
 
