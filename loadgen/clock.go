@@ -14,3 +14,14 @@ func (c *clock) now() time.Duration {
 	}
 	return d
 }
+
+// at converts wall, a CLOCK_REALTIME reading in Unix ns (a kernel receive
+// timestamp, rxMsg), into a stamp: now's stamp less how long ago wall was
+// on the realtime clock. Only a step of the wall clock within that interval
+// (microseconds) could mislead it, and the result is kept within [floor,
+// now] all the same.
+func (c *clock) at(wall int64, floor time.Duration) time.Duration {
+	n := time.Now()
+	now := n.Sub(c.t0)
+	return max(min(now-time.Duration(n.UnixNano()-wall), now), floor, 1)
+}

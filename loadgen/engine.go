@@ -119,6 +119,7 @@ func (e *Engine) prepare(ctx context.Context, t0 time.Time) (context.CancelCause
 		conns = e.cfg.Concurrency // a closed loop per connection
 	}
 	if e.cfg.Client == ClientFast && e.cfg.Mode != ModeH2 {
+		keepRxStampsOn() // before T0, so the first responses are stamped too
 		if e.conns, err = newH1Dialer(&e.cfg, nd, tmpl, &e.ids, onClose); err != nil {
 			return nil, err
 		}

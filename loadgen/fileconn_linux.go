@@ -47,6 +47,11 @@ type fileConn struct {
 	closeOnce sync.Once
 	closeErr  error
 	r, w      rawIO // the system calls made through the netpoller
+	// rx reads with recvmsg for the kernel's receive timestamps (see
+	// rxMsg): &rxm, or nil when the socket has none, and reads are read(2)s.
+	// rxm is inline, not one more allocation per connection.
+	rx  *rxMsg
+	rxm rxMsg
 }
 
 // polledFile is the socket as an os.File in the netpoller.
@@ -65,16 +70,33 @@ type rawIO struct {
 	errno syscall.Errno
 	fn    func(fd uintptr) bool
 	trap  uintptr // SYS_READ or SYS_WRITE
+	rx    *rxMsg  // reads: recvmsg(2) through it instead of read(2)
 	// With pool set (readPooled), read borrows p from pool for each attempt
 	// and gives it back (bp nil again) before it waits.
 	pool bytePool
 	bp   *[]byte
 }
 
-func newFileConn(fd int, raddr netip.AddrPort) *fileConn {
+// newFileConn wraps the connected socket fd; with stamped (SO_TIMESTAMPNS
+// is set on it) its reads take the kernel's receive timestamps (rxTime).
+func newFileConn(fd int, raddr netip.AddrPort, stamped bool) *fileConn {
 	c := &fileConn{fd: fd, raddr: raddr}
 	c.r.trap, c.w.trap = syscall.SYS_READ, syscall.SYS_WRITE
+	if stamped {
+		c.rx = &c.rxm
+		c.r.rx = c.rx
+	}
 	return c
+}
+
+// rxTime returns when the bytes the last read returned arrived, by the
+// kernel's receive timestamp (Unix ns on CLOCK_REALTIME), or 0 when the
+// read carried none. Only the goroutine reading may call it.
+func (c *fileConn) rxTime() int64 {
+	if c.rx == nil {
+		return 0
+	}
+	return c.rx.at
 }
 
 // monoBase is the origin of monoNow: deadlines are kept as monotonic
@@ -127,9 +149,17 @@ func (c *fileConn) quick(trap uintptr, p []byte, dl *atomic.Int64) (int, syscall
 		c.release()
 		return 0, 0, quickClosed
 	}
-	r, _, e := syscall.RawSyscall(trap, uintptr(c.fd), uintptr(unsafe.Pointer(&p[0])), uintptr(len(p)))
-	for e == syscall.EINTR {
+	var r uintptr
+	var e syscall.Errno
+	if trap == syscall.SYS_READ && c.rx != nil {
+		var n int
+		n, e = c.rx.recv(uintptr(c.fd), p)
+		r = uintptr(n)
+	} else {
 		r, _, e = syscall.RawSyscall(trap, uintptr(c.fd), uintptr(unsafe.Pointer(&p[0])), uintptr(len(p)))
+		for e == syscall.EINTR {
+			r, _, e = syscall.RawSyscall(trap, uintptr(c.fd), uintptr(unsafe.Pointer(&p[0])), uintptr(len(p)))
+		}
 	}
 	c.release()
 	switch e {
@@ -212,7 +242,15 @@ func (x *rawIO) read(fd uintptr) bool {
 		x.p = *x.bp
 	}
 	for {
-		r, _, e := syscall.RawSyscall(x.trap, fd, uintptr(unsafe.Pointer(&x.p[0])), uintptr(len(x.p)))
+		var r uintptr
+		var e syscall.Errno
+		if x.rx != nil {
+			var n int
+			n, e = x.rx.recv(fd, x.p)
+			r = uintptr(n)
+		} else {
+			r, _, e = syscall.RawSyscall(x.trap, fd, uintptr(unsafe.Pointer(&x.p[0])), uintptr(len(x.p)))
+		}
 		switch e {
 		case 0:
 			x.n = int(r)

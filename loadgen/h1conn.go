@@ -3,6 +3,7 @@ package loadgen
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"errors"
 	"io"
 	"net"
@@ -22,9 +23,11 @@ var aLongTimeAgo = time.Unix(1, 0)
 
 // h1Dialer dials through netDialer and speaks HTTP/1.1 on the connection
 // itself: the request's bytes are built once, every connection reuses its
-// read state, and a request in steady state allocates nothing. Every stamp is
-// taken where the syscall returns: WroteRequest when the one Write of the
-// request returns, FirstByte when the first Read returns bytes.
+// read state, and a request in steady state allocates nothing. WroteRequest
+// is stamped when the one Write of the request returns; FirstByte and Done
+// are when the bytes of the first and the last read arrived, by the kernel's
+// receive timestamp where the socket has them (rxMsg), else where the read
+// returns.
 //
 // It does not watch request contexts (a timer per request is what it avoids):
 // deadlines go on the socket, and abort unblocks every request at the run's
@@ -102,13 +105,17 @@ func (d *h1Dialer) abort() {
 // time (the pools and connection workers guarantee it); only abort touches
 // it from elsewhere, under mu.
 type h1Conn struct {
-	d      *h1Dialer
-	mu     sync.Mutex // guards nc against abort while redial replaces it
-	nc     net.Conn
-	connID uint64
-	rd     h1Reader
-	broken bool
-	closed atomic.Bool
+	d  *h1Dialer
+	mu sync.Mutex // guards nc against abort while redial replaces it
+	nc net.Conn
+	rx rxStamper // nc's socket, when it has the kernel's receive timestamps
+	// The last receive timestamp arrived converted, and what it gave.
+	rxAt    int64
+	rxStamp time.Duration
+	connID  uint64
+	rd      h1Reader
+	broken  bool
+	closed  atomic.Bool
 	// The dialer's list of open connections (d.live), under d.mu: a list,
 	// not a map, because close mode adds and removes a connection per
 	// request.
@@ -124,6 +131,14 @@ func (c *h1Conn) redial(ctx context.Context, t *Trail) error {
 	c.mu.Lock()
 	c.nc = nc
 	c.mu.Unlock()
+	c.rx = nil
+	raw := nc
+	if tc, ok := nc.(*tls.Conn); ok {
+		raw = tc.NetConn()
+	}
+	if rs, ok := raw.(rxStamper); ok {
+		c.rx = rs
+	}
 	c.connID = c.d.nextID.Add(1)
 	c.rd = h1Reader{src: nc}
 	c.broken = false
@@ -188,7 +203,7 @@ func (c *h1Conn) try(ctx context.Context, t *Trail, deadline time.Time) (reusabl
 	if _, err := c.rd.fill(); err != nil {
 		return c.fail(ctx, t, histogram.TTFB, err, ttfb), c.isStale(t, err)
 	}
-	t.FirstByte = clk.now()
+	t.FirstByte = c.arrived(t.WroteRequest)
 	if ttfb {
 		c.nc.SetReadDeadline(deadline)
 		if c.d.stopped.Load() {
@@ -209,7 +224,7 @@ func (c *h1Conn) try(ctx context.Context, t *Trail, deadline time.Time) (reusabl
 	if err != nil {
 		return c.fail(ctx, t, histogram.Download, err, false), false
 	}
-	t.Done = clk.now()
+	t.Done = c.arrived(t.FirstByte)
 	// Bytes past the response's end mean the server and we disagree on
 	// framing: never send another request on such a connection. Nor on one
 	// whose request said it would close, whatever the server answered.
@@ -219,6 +234,31 @@ func (c *h1Conn) try(ctx context.Context, t *Trail, deadline time.Time) (reusabl
 	}
 	c.rd.release()
 	return true, false
+}
+
+// rxStamper is a connection that knows when the bytes its last read
+// returned arrived: fileConn, by the kernel's receive timestamp.
+type rxStamper interface {
+	rxTime() int64 // Unix ns on CLOCK_REALTIME; 0: unknown
+}
+
+// arrived stamps the bytes the last read returned: when they arrived, by the
+// kernel's receive timestamp where the socket has one, else now. The stamp is
+// no earlier than floor, the previous boundary (a fast server's answer can
+// arrive before our write(2) has returned).
+func (c *h1Conn) arrived(floor time.Duration) time.Duration {
+	if c.rx != nil {
+		if at := c.rx.rxTime(); at != 0 {
+			// A read that made no system call (the rest of a response an
+			// earlier read took) has the same stamp: the same instant,
+			// without a second conversion's jitter of a few ns.
+			if at != c.rxAt {
+				c.rxAt, c.rxStamp = at, c.d.clock.at(at, floor)
+			}
+			return max(c.rxStamp, floor)
+		}
+	}
+	return c.d.clock.now()
 }
 
 // isStale tells a kept-alive connection the server closed while it was idle:

@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -267,5 +268,56 @@ func TestH1WireRequest(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// stampedPipe is one end of a net.Pipe that reports, as a fileConn with the
+// kernel's receive timestamps does, when what it read arrived: at, set by
+// the test's server as it "delivers".
+type stampedPipe struct {
+	net.Conn
+	at atomic.Int64
+}
+
+func (p *stampedPipe) rxTime() int64 { return p.at.Load() }
+
+// TestH1StampsArrival: with a receive timestamp, ttfb and download end when
+// the response arrived, not when the client read it. Here the response
+// "arrives" at once but the read returns 40 ms later.
+func TestH1StampsArrival(t *testing.T) {
+	e, _ := fastEngine(t, "http://127.0.0.1:9/", nil)
+	cli, srv := net.Pipe()
+	defer srv.Close()
+	p := &stampedPipe{Conn: cli}
+	c := &h1Conn{d: e.conns.(*h1Dialer), nc: p, rx: p, rd: h1Reader{src: p}, connID: 1}
+	defer c.close()
+	go func() {
+		r := bufio.NewReader(srv)
+		for {
+			line, err := r.ReadSlice('\n')
+			if err != nil {
+				return
+			}
+			if len(bytes.TrimRight(line, "\r\n")) == 0 {
+				break
+			}
+		}
+		p.at.Store(time.Now().UnixNano())
+		time.Sleep(40 * time.Millisecond) // the client is late to read
+		srv.Write(okResponse)
+	}()
+	now := e.clk.now()
+	tr := Trail{Intended: now, Dispatched: now, SlotGranted: now, GotConn: now}
+	if reusable, _ := c.try(context.Background(), &tr, time.Time{}); !reusable || tr.Err != ErrNone {
+		t.Fatalf("err %v (%v)", tr.Err, tr.ErrText)
+	}
+	if ttfb := tr.FirstByte - tr.WroteRequest; ttfb > 20*time.Millisecond {
+		t.Errorf("ttfb %v: the client's 40 ms late read, not the arrival", ttfb)
+	}
+	if tr.Done != tr.FirstByte {
+		t.Errorf("download %v: it arrived with the first byte", tr.Done-tr.FirstByte)
+	}
+	if late := e.clk.now() - tr.Done; late < 30*time.Millisecond {
+		t.Errorf("the read returned %v after the arrival, want 40 ms (the test did not test)", late)
 	}
 }

@@ -55,6 +55,9 @@ func rawDial(ctx context.Context, ap netip.AddrPort, deadline time.Time) (net.Co
 		syscall.RawSyscall(syscall.SYS_CLOSE, fd, 0, 0)
 		return nil, opErr("setsockopt", e)
 	}
+	// The kernel's receive timestamps, for ttfb and download (rxMsg); a
+	// socket that refuses them is read with read(2) and stamped by us.
+	stamped := enableRxStamps(fd)
 	var cerr syscall.Errno
 	for {
 		_, _, cerr = syscall.RawSyscall(syscall.SYS_CONNECT, fd, uintptr(unsafe.Pointer(&sa.b)), uintptr(sa.n))
@@ -68,7 +71,7 @@ func rawDial(ctx context.Context, ap netip.AddrPort, deadline time.Time) (net.Co
 		syscall.RawSyscall(syscall.SYS_CLOSE, fd, 0, 0)
 		return nil, opErr("connect", cerr)
 	}
-	c := newFileConn(int(fd), ap)
+	c := newFileConn(int(fd), ap, stamped)
 	if cerr == 0 || connected(int(fd)) { // connected inside connect (loopback)
 		return c, nil
 	}

@@ -12,3 +12,7 @@ import (
 // rawDial is for Linux, but for 386, whose socket calls go through
 // socketcall(2); elsewhere every connection goes through net.Dialer.
 func rawDial(context.Context, netip.AddrPort, time.Time) (net.Conn, error) { return nil, errNoRawDial }
+
+// keepRxStampsOn: the kernel's receive timestamps are read on Linux only
+// (rxstamp_linux.go); elsewhere ttfb and download end where reads return.
+func keepRxStampsOn() {}
