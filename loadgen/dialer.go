@@ -52,6 +52,7 @@ type netDialer struct {
 	// fixed is the host's addresses when no lookup can ever query: an IP
 	// literal or a --resolve override. Nil for a name DNS answers.
 	fixed *resolver.Result
+	gate  *tickGate // the tick pacer's, for the connections' first reads; nil: none
 }
 
 func newNetDialer(cfg *Config, clk *clock, res *resolver.Resolver) (*netDialer, error) {
@@ -134,6 +135,9 @@ func (d *netDialer) dialNet(ctx context.Context, t *Trail) (net.Conn, error) {
 	for _, a := range res.Addrs {
 		ap := netip.AddrPortFrom(a, portNum(d.port))
 		nc, err = rawDial(cctx, ap, deadline)
+		if err == nil && d.gate != nil {
+			setGate(nc, d.gate)
+		}
 		if errors.Is(err, errNoRawDial) {
 			nc, err = d.net.DialContext(cctx, "tcp", ap.String())
 		}

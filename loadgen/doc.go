@@ -26,7 +26,15 @@
 // lag p50 ~0.6 ms against ~0.3; p99 about the same, ~1.1 ms); the bursts
 // queue in the server, and at 50,000/s they add ~70 µs to its median ttfb.
 // Its ticks come from a timerfd (waker.go), because the runtime's timers
-// sleep in whole milliseconds.
+// sleep in whole milliseconds. Where the kernel's receive timestamps are on
+// (below), its plain-HTTP/1.1 connections wait for a response's first
+// bytes at a gate (gate.go) instead of in the netpoller, and read them on
+// the next tick: a response then wakes nobody, and its ttfb is still when
+// it arrived. While requests are in flight the pacer keeps every tick of
+// the grid, so a response waits at most one tick to be read, and
+// Config.Timeout and TTFBTimeout are seen on the first tick after they
+// passed. At 10,000/s that halves the generator's context switches and
+// cuts its CPU by about 6% on a 1 ms grid and 14% on a 5 ms one.
 //
 // # Connections the engine owns
 //

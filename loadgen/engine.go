@@ -30,6 +30,7 @@ type Engine struct {
 	pool     pool
 	conns    connector
 	workers  *connWorkers // the fast client's dispatch (dispatch.go); nil for net/http
+	gate     *tickGate    // the tick pacer's, where first reads wait (gate.go); nil: none
 	mix      *requestMix  // Config.Requests; nil without a mix (mix.go)
 	inflight atomic.Int64
 	maxIn    atomic.Int64
@@ -91,6 +92,7 @@ func (e *Engine) Run(ctx context.Context, plan schedule.Plan, seg schedule.Segme
 	} else {
 		e.pace(ctx, plan.Arrivals(seg))
 	}
+
 	if ctx.Err() != nil {
 		stopRequests(errRunStopped)
 	}
@@ -119,7 +121,11 @@ func (e *Engine) prepare(ctx context.Context, t0 time.Time) (context.CancelCause
 		conns = e.cfg.Concurrency // a closed loop per connection
 	}
 	if e.cfg.Client == ClientFast && e.cfg.Mode != ModeH2 {
-		keepRxStampsOn() // before T0, so the first responses are stamped too
+		// Before T0, so that the first responses are stamped too.
+		if rxStampsOn() && e.cfg.Pacer == PacerTick && e.cfg.Concurrency == 0 {
+			e.gate = newTickGate()
+			nd.gate = e.gate
+		}
 		if e.conns, err = newH1Dialer(&e.cfg, nd, tmpl, &e.ids, onClose); err != nil {
 			return nil, err
 		}
@@ -154,12 +160,16 @@ func (e *Engine) pace(ctx context.Context, arr *schedule.Arrivals) {
 	case PacerTick:
 		tick = newWaker(ctx)
 		defer tick.close()
+		if e.gate != nil {
+			defer e.gate.open() // no more ticks: what is in flight waits in the netpoller
+		}
 	case PacerPrecise:
 		if yield {
 			wake = newWaker(ctx)
 			defer wake.close()
 		}
 	}
+	cur := time.Duration(-1) // the tick pacer's last tick
 	for k := int64(0); ; k++ {
 		gk, at, ok := arr.NextIndexed()
 		if !ok {
@@ -169,8 +179,26 @@ func (e *Engine) pace(ctx context.Context, arr *schedule.Arrivals) {
 		due := e.clk.t0.Add(at)
 		if tick != nil {
 			// The first tick of the grid at or after the arrival's time:
-			// every arrival due by then goes out with it.
-			if tick.sleepUntil(ctx, e.clk.t0.Add(tickAfter(at, e.cfg.Tick))) != nil {
+			// every arrival due by then goes out with it. While requests
+			// are in flight every tick of the grid is kept, for the
+			// connections waiting at the gate to read their responses.
+			for next := tickAfter(at, e.cfg.Tick); cur < next; {
+				t := next
+				if e.gate != nil && cur >= 0 && e.inflight.Load() > 0 {
+					t = min(next, cur+e.cfg.Tick)
+				}
+				if tick.sleepUntil(ctx, e.clk.t0.Add(t)) != nil {
+					return
+				}
+				cur = t
+				if e.gate != nil && e.gate.parked.Load() > 0 {
+					// Their responses first: the connections they free
+					// take this tick's arrivals.
+					e.gate.tick()
+					runtime.Gosched()
+				}
+			}
+			if ctx.Err() != nil {
 				return
 			}
 		} else if wait := time.Until(due); wait > 0 {

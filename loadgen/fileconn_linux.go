@@ -52,6 +52,9 @@ type fileConn struct {
 	// rxm is inline, not one more allocation per connection.
 	rx  *rxMsg
 	rxm rxMsg
+	// gate, under the tick pacer, is where a response's first read waits
+	// while the socket is not in the netpoller (readPooled); nil: none.
+	gate *tickGate
 }
 
 // polledFile is the socket as an os.File in the netpoller.
@@ -87,6 +90,14 @@ func newFileConn(fd int, raddr netip.AddrPort, stamped bool) *fileConn {
 		c.r.rx = c.rx
 	}
 	return c
+}
+
+// setGate makes nc's first reads of responses wait at g (readPooled), if nc
+// is a fileConn.
+func setGate(nc net.Conn, g *tickGate) {
+	if c, ok := nc.(*fileConn); ok {
+		c.gate = g
+	}
 }
 
 // rxTime returns when the bytes the last read returned arrived, by the
@@ -367,8 +378,13 @@ func (c *fileConn) readResult(n int, errno syscall.Errno) (int, error) {
 // first byte holds no buffer (ten thousand of them waiting would otherwise
 // hold ten thousand). No system call is added: the read that finds nothing
 // is the one Read makes anyway.
+//
+// With a gate (and the kernel's receive timestamps, which keep the stamps
+// exact) a read that finds nothing waits for the tick pacer's next tick and
+// tries again, and the socket stays out of the netpoller; a passed deadline
+// or an open gate sends it to the netpoller as before.
 func (c *fileConn) readPooled(pool bytePool) (*[]byte, int, error) {
-	if c.polled.Load() == nil {
+	for gated := c.gate != nil && c.rx != nil; c.polled.Load() == nil; {
 		bp := pool.Get().(*[]byte)
 		n, errno, st := c.quick(syscall.SYS_READ, *bp, &c.rdl)
 		switch st {
@@ -379,6 +395,9 @@ func (c *fileConn) readPooled(pool bytePool) (*[]byte, int, error) {
 			return bp, 0, c.closedErr("read")
 		}
 		pool.Put(bp)
+		if !gated || !c.gate.wait(c.rdl.Load()) {
+			break
+		}
 	}
 	pc, err := c.poll("read")
 	if err != nil {

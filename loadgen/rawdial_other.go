@@ -13,6 +13,9 @@ import (
 // socketcall(2); elsewhere every connection goes through net.Dialer.
 func rawDial(context.Context, netip.AddrPort, time.Time) (net.Conn, error) { return nil, errNoRawDial }
 
-// keepRxStampsOn: the kernel's receive timestamps are read on Linux only
+// rxStampsOn: the kernel's receive timestamps are read on Linux only
 // (rxstamp_linux.go); elsewhere ttfb and download end where reads return.
-func keepRxStampsOn() {}
+func rxStampsOn() bool { return false }
+
+// setGate: without fileConn every wait is in the netpoller.
+func setGate(net.Conn, *tickGate) {}

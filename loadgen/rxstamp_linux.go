@@ -5,6 +5,7 @@ package loadgen
 import (
 	"sync"
 	"syscall"
+	"time"
 	"unsafe"
 )
 
@@ -48,18 +49,48 @@ func enableRxStamps(fd uintptr) bool {
 	return e == 0
 }
 
-// keepRxStampsOn turns the kernel's receive timestamps on for the life of
-// the process, once, by holding a socket that asks for them: the first
-// socket to ask turns them on for every packet the host receives, but in a
-// work item that runs a little later (net_enable_timestamp), so the first
-// responses would arrive unstamped, and when the last such socket closed
-// (close mode can get there between connections) they would be turned off,
-// and on again, each time. Engines call it as they start.
-var keepRxStampsOn = sync.OnceFunc(func() {
-	fd, _, e := syscall.RawSyscall(syscall.SYS_SOCKET, syscall.AF_INET, syscall.SOCK_DGRAM|syscall.SOCK_CLOEXEC, 0)
-	if e == 0 && !enableRxStamps(fd) {
-		syscall.RawSyscall(syscall.SYS_CLOSE, fd, 0, 0)
+// rxStampsOn turns the kernel's receive timestamps on for the life of the
+// process, once, by holding a socket that asks for them, and reports
+// whether they are on. Why hold one: the first socket to ask turns them on
+// for every packet the host receives, but in a work item that runs a little
+// later (net_enable_timestamp), so the first responses would arrive
+// unstamped; and when the last such socket closed (close mode can get there
+// between connections) they would go off, and on again, each time. It
+// checks by sending itself a datagram over loopback until one arrives
+// stamped (200 ms at most). Engines call it before T0.
+var rxStampsOn = sync.OnceValue(func() bool {
+	fd, err := syscall.Socket(syscall.AF_INET, syscall.SOCK_DGRAM|syscall.SOCK_NONBLOCK|syscall.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return false
 	}
+	if !enableRxStamps(uintptr(fd)) || syscall.Bind(fd, &syscall.SockaddrInet4{Addr: [4]byte{127, 0, 0, 1}}) != nil {
+		syscall.Close(fd)
+		return false
+	}
+	self, err := syscall.Getsockname(fd)
+	if err != nil {
+		syscall.Close(fd)
+		return false
+	}
+	var m rxMsg
+	buf := make([]byte, 8)
+	for range 200 {
+		if syscall.Sendto(fd, []byte("t"), 0, self) != nil {
+			break
+		}
+		time.Sleep(time.Millisecond)
+		for {
+			n, e := m.recv(uintptr(fd), buf)
+			if e != 0 || n == 0 {
+				break
+			}
+			if m.at != 0 {
+				return true // fd stays open: it keeps them on
+			}
+		}
+	}
+	syscall.Close(fd)
+	return false
 })
 
 // recv makes one recvmsg(2) of p (not empty) on the non-blocking fd, with

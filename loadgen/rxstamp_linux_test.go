@@ -4,7 +4,9 @@ package loadgen
 
 import (
 	"context"
+	"errors"
 	"net"
+	"os"
 	"syscall"
 	"testing"
 	"time"
@@ -46,8 +48,10 @@ func TestRxStampIsArrival(t *testing.T) {
 		return c, srv
 	}
 	// The kernel turns timestamps on a little after the first socket asks
-	// (keepRxStampsOn): wait until a read carries one.
-	keepRxStampsOn()
+	// (rxStampsOn): wait until a TCP read carries one too.
+	if !rxStampsOn() {
+		t.Fatal("rxStampsOn: no stamped datagram over loopback in 200 ms")
+	}
 	warm := func() bool {
 		c, srv := dial(t)
 		defer c.Close()
@@ -148,6 +152,105 @@ func TestRxStampIsArrival(t *testing.T) {
 		// the next response.
 		if c.polled.Load() == nil && c.rxTime() != 0 {
 			t.Fatalf("stamp %d left after a read that found nothing", c.rxTime())
+		}
+	})
+}
+
+// TestReadPooledWaitsAtGate: with a tick gate, a response's first read
+// that finds nothing waits for the next tick, not for the bytes: the socket
+// stays out of the netpoller, and the read, when the tick lets it, still
+// carries the time the bytes arrived. A passed deadline, or the gate
+// opening, sends the wait to the netpoller as before.
+func TestReadPooledWaitsAtGate(t *testing.T) {
+	if !rxStampsOn() {
+		t.Skip("no receive timestamps here")
+	}
+	ln, err := net.Listen("tcp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	dial := func(t *testing.T, g *tickGate) (*fileConn, net.Conn) {
+		t.Helper()
+		nc, err := rawDial(context.Background(), ln.Addr().(*net.TCPAddr).AddrPort(), time.Now().Add(5*time.Second))
+		if err != nil {
+			t.Fatal(err)
+		}
+		srv, err := ln.Accept()
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { nc.Close(); srv.Close() })
+		setGate(nc, g)
+		return nc.(*fileConn), srv
+	}
+	type res struct {
+		s   string
+		err error
+	}
+	read := func(c *fileConn) chan res {
+		got := make(chan res, 1)
+		go func() {
+			bp, n, err := c.readPooled(&h1Bufs)
+			got <- res{string((*bp)[:n]), err}
+		}()
+		return got
+	}
+	// arrived reports whether bytes wait in c's socket (a peek).
+	arrived := func(c *fileConn) bool {
+		var b [1]byte
+		n, _, e := syscall.RawSyscall6(syscall.SYS_RECVFROM, uintptr(c.fd), uintptr(unsafe.Pointer(&b[0])), 1, syscall.MSG_PEEK|syscall.MSG_DONTWAIT, 0, 0)
+		return e == 0 && n == 1
+	}
+
+	t.Run("tick", func(t *testing.T) {
+		g := newTickGate()
+		c, srv := dial(t, g)
+		got := read(c)
+		waitFor(t, "the read to wait at the gate", func() bool { return g.parked.Load() == 1 })
+		before := time.Now().UnixNano()
+		srv.Write([]byte("hello"))
+		after := time.Now().UnixNano()
+		waitFor(t, "the bytes", func() bool { return arrived(c) })
+		if g.parked.Load() != 1 || c.polled.Load() != nil {
+			t.Fatalf("the bytes woke the read (parked %d, in the netpoller %v)", g.parked.Load(), c.polled.Load() != nil)
+		}
+		g.tick()
+		r := <-got
+		if r.err != nil || r.s != "hello" {
+			t.Fatalf("read %q, %v", r.s, r.err)
+		}
+		if rx := c.rxTime(); rx < before || rx > after+int64(10*time.Millisecond) {
+			t.Fatalf("receive stamp %d ns after the write began (it took %d ns)", rx-before, after-before)
+		}
+	})
+	t.Run("deadline", func(t *testing.T) {
+		g := newTickGate()
+		c, _ := dial(t, g)
+		c.SetReadDeadline(time.Now().Add(5 * time.Millisecond))
+		got := read(c)
+		for done := false; !done; {
+			select {
+			case r := <-got:
+				if !errors.Is(r.err, os.ErrDeadlineExceeded) {
+					t.Fatalf("read %q, %v; want the deadline", r.s, r.err)
+				}
+				done = true
+			case <-time.After(time.Millisecond):
+				g.tick()
+			}
+		}
+	})
+	t.Run("open", func(t *testing.T) {
+		g := newTickGate()
+		c, srv := dial(t, g)
+		got := read(c)
+		waitFor(t, "the read to wait at the gate", func() bool { return g.parked.Load() == 1 })
+		g.open()
+		waitFor(t, "the read to wait in the netpoller", func() bool { return c.polled.Load() != nil })
+		srv.Write([]byte("late"))
+		if r := <-got; r.err != nil || r.s != "late" {
+			t.Fatalf("read %q, %v", r.s, r.err)
 		}
 	})
 }
