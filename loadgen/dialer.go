@@ -225,7 +225,7 @@ func (d *stdDialer) dial(ctx context.Context, t *Trail) (clientConn, error) {
 		// HTTP/2's preface and settings are exchanged here: charge it to write.
 		return nil, d.fail(ctx, t, histogram.Write, err)
 	}
-	return &stdConn{cc: cc, connID: d.nextID.Add(1), reqs: d.reqs, onClose: d.onClose, clk: d.clock, ttfbTO: d.ttfbTO}, nil
+	return &stdConn{cc: cc, connID: d.nextID.Add(1), reqs: d.reqs, onClose: d.onClose, clk: d.clock, ttfbTO: d.ttfbTO, rx: rxOf(nc)}, nil
 }
 
 // abort is a no-op: net/http watches each request's context, which the run's

@@ -74,9 +74,12 @@
 // is classified ("connect", "timeout@ttfb", "status_5xx", ...) and still
 // records total.
 //
-// Under ClientFast on Linux a response's first byte and its end are the
-// kernel's receive timestamps (SO_TIMESTAMPNS, rxstamp_linux.go): when the
-// bytes reached the host, not when the generator, woken, read them. On the
+// On Linux a response's first byte and its end are the kernel's receive
+// timestamps (SO_TIMESTAMPNS, rxstamp_linux.go), for every client and mode,
+// so that the arms of a comparison are stamped alike: when the bytes
+// reached the host, not when the generator, woken, read them. (net/http's
+// connections are stamped through their socket's latest read when its
+// hooks run, an upper bound that is still at or before the read's return.) On the
 // bench VM that wake-up was 77 µs at the median, as long as nginx's whole
 // answer. It costs about 3% of the closed-loop maximum rate (while it is on,
 // the host timestamps every packet it receives).

@@ -102,12 +102,12 @@ func setGate(nc net.Conn, g *tickGate) {
 
 // rxTime returns when the bytes the last read returned arrived, by the
 // kernel's receive timestamp (Unix ns on CLOCK_REALTIME), or 0 when the
-// read carried none. Only the goroutine reading may call it.
+// read carried none.
 func (c *fileConn) rxTime() int64 {
 	if c.rx == nil {
 		return 0
 	}
-	return c.rx.at
+	return c.rx.at.Load()
 }
 
 // monoBase is the origin of monoNow: deadlines are kept as monotonic

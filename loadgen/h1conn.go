@@ -131,14 +131,7 @@ func (c *h1Conn) redial(ctx context.Context, t *Trail) error {
 	c.mu.Lock()
 	c.nc = nc
 	c.mu.Unlock()
-	c.rx = nil
-	raw := nc
-	if tc, ok := nc.(*tls.Conn); ok {
-		raw = tc.NetConn()
-	}
-	if rs, ok := raw.(rxStamper); ok {
-		c.rx = rs
-	}
+	c.rx = rxOf(nc)
 	c.connID = c.d.nextID.Add(1)
 	c.rd = h1Reader{src: nc}
 	c.broken = false
@@ -237,9 +230,22 @@ func (c *h1Conn) try(ctx context.Context, t *Trail, deadline time.Time) (reusabl
 }
 
 // rxStamper is a connection that knows when the bytes its last read
-// returned arrived: fileConn, by the kernel's receive timestamp.
+// returned arrived: fileConn, by the kernel's receive timestamp. rxTime may
+// be called from any goroutine (net/http reads on its own).
 type rxStamper interface {
 	rxTime() int64 // Unix ns on CLOCK_REALTIME; 0: unknown
+}
+
+// rxOf returns nc's socket if it has the kernel's receive timestamps, under
+// TLS or not; else nil.
+func rxOf(nc net.Conn) rxStamper {
+	if tc, ok := nc.(*tls.Conn); ok {
+		nc = tc.NetConn()
+	}
+	if rs, ok := nc.(rxStamper); ok {
+		return rs
+	}
+	return nil
 }
 
 // arrived stamps the bytes the last read returned: when they arrived, by the

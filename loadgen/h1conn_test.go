@@ -321,3 +321,48 @@ func TestH1StampsArrival(t *testing.T) {
 		t.Errorf("the read returned %v after the arrival, want 40 ms (the test did not test)", late)
 	}
 }
+
+// TestStdStampsArrival: net/http's connections (HTTP/2, --client std) take
+// ttfb and download's end from the socket's receive timestamp too, so that
+// every arm of a comparison is stamped the same way.
+func TestStdStampsArrival(t *testing.T) {
+	u, _ := url.Parse("http://127.0.0.1:9/")
+	e, _ := pacedEngine(t, Config{URL: u, Mode: ModeKeepAlive, Connections: 1, Client: ClientStd})
+	d := e.conns.(*stdDialer)
+	cli, srv := net.Pipe()
+	defer srv.Close()
+	p := &stampedPipe{Conn: cli}
+	cc, err := d.transport.NewClientConn(context.WithValue(context.Background(), connKey{}, net.Conn(p)), d.scheme, d.hostport)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := &stdConn{cc: cc, connID: 1, reqs: d.reqs, clk: d.clock, rx: rxOf(p)}
+	defer c.close()
+	go func() {
+		r := bufio.NewReader(srv)
+		for {
+			line, err := r.ReadSlice('\n')
+			if err != nil {
+				return
+			}
+			if len(bytes.TrimRight(line, "\r\n")) == 0 {
+				break
+			}
+		}
+		p.at.Store(time.Now().UnixNano())
+		time.Sleep(40 * time.Millisecond) // the client is late to read
+		srv.Write(okResponse)
+	}()
+	now := e.clk.now()
+	tr := Trail{Intended: now, Dispatched: now, SlotGranted: now, GotConn: now}
+	c.do(context.Background(), &tr)
+	if tr.Err != ErrNone || tr.Status != 200 {
+		t.Fatalf("err %v (%v), status %d", tr.Err, tr.ErrText, tr.Status)
+	}
+	if ttfb := tr.FirstByte - tr.WroteRequest; ttfb > 20*time.Millisecond {
+		t.Errorf("ttfb %v: the client's 40 ms late read, not the arrival", ttfb)
+	}
+	if dl := tr.Done - tr.FirstByte; dl > time.Millisecond {
+		t.Errorf("download %v: it arrived with the first byte", dl)
+	}
+}

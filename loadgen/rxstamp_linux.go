@@ -4,6 +4,7 @@ package loadgen
 
 import (
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 	"unsafe"
@@ -33,7 +34,7 @@ type rxMsg struct {
 	hdr syscall.Msghdr
 	iov syscall.Iovec
 	oob [rxOOBLen]byte
-	at  int64 // the last read's receive timestamp, Unix ns on CLOCK_REALTIME; 0: none
+	at  atomic.Int64 // the last read's receive timestamp, Unix ns on CLOCK_REALTIME; 0: none
 }
 
 // rxOOBLen holds one control message carrying a struct timespec: a
@@ -84,7 +85,7 @@ var rxStampsOn = sync.OnceValue(func() bool {
 			if e != 0 || n == 0 {
 				break
 			}
-			if m.at != 0 {
+			if m.at.Load() != 0 {
 				return true // fd stays open: it keeps them on
 			}
 		}
@@ -107,10 +108,11 @@ func (m *rxMsg) recv(fd uintptr, p []byte) (int, syscall.Errno) {
 		if e == syscall.EINTR {
 			continue
 		}
-		m.at = 0
+		var at int64
 		if e == 0 && r > 0 {
-			m.at = m.stamp()
+			at = m.stamp()
 		}
+		m.at.Store(at)
 		return int(r), e
 	}
 }

@@ -21,6 +21,7 @@ type stdConn struct {
 	clk     *clock
 	ttfbTO  time.Duration
 	closed  atomic.Bool
+	rx      rxStamper // the socket's receive timestamps; nil: none
 }
 
 // hooks receives httptrace callbacks. They may run on net/http's own
@@ -29,6 +30,7 @@ type stdConn struct {
 // may still arrive, a hooks value is never recycled.
 type hooks struct {
 	clock     *clock
+	rx        rxStamper // nil: stamp where the hooks run
 	wrote     atomic.Int64
 	firstByte atomic.Int64
 	ttfbTO    time.Duration
@@ -37,8 +39,8 @@ type hooks struct {
 	trace     httptrace.ClientTrace
 }
 
-func newHooks(clk *clock, ttfbTO time.Duration, cancel context.CancelCauseFunc) *hooks {
-	h := &hooks{clock: clk, ttfbTO: ttfbTO, cancel: cancel}
+func newHooks(clk *clock, rx rxStamper, ttfbTO time.Duration, cancel context.CancelCauseFunc) *hooks {
+	h := &hooks{clock: clk, rx: rx, ttfbTO: ttfbTO, cancel: cancel}
 	h.trace.WroteRequest = h.onWrote
 	h.trace.GotFirstResponseByte = h.onFirstByte
 	return h
@@ -53,10 +55,23 @@ func (h *hooks) onWrote(httptrace.WroteRequestInfo) {
 }
 
 func (h *hooks) onFirstByte() {
-	h.firstByte.CompareAndSwap(0, int64(h.clock.now()))
+	// net/http calls it on the goroutine that read the bytes, after the
+	// read: that read's receive timestamp is when they arrived.
+	h.firstByte.CompareAndSwap(0, int64(arrivedAt(h.clock, h.rx, time.Duration(h.wrote.Load()))))
 	if t := h.ttfbTimer.Load(); t != nil {
 		t.Stop()
 	}
+}
+
+// arrivedAt stamps what rx's latest read returned by its receive
+// timestamp, no earlier than floor; now without one.
+func arrivedAt(clk *clock, rx rxStamper, floor time.Duration) time.Duration {
+	if rx != nil {
+		if at := rx.rxTime(); at != 0 {
+			return clk.at(at, floor)
+		}
+	}
+	return clk.now()
 }
 
 var bufPool = sync.Pool{New: func() any { b := make([]byte, 32<<10); return &b }}
@@ -65,7 +80,7 @@ func (c *stdConn) do(ctx context.Context, t *Trail) bool {
 	clk := c.clk
 	rctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
-	h := newHooks(clk, c.ttfbTO, cancel)
+	h := newHooks(clk, c.rx, c.ttfbTO, cancel)
 	defer func() {
 		if tm := h.ttfbTimer.Load(); tm != nil {
 			tm.Stop()
@@ -99,7 +114,9 @@ func (c *stdConn) do(ctx context.Context, t *Trail) bool {
 	n, err := io.CopyBuffer(discard{}, resp.Body, *bp)
 	bufPool.Put(bp)
 	resp.Body.Close()
-	t.Done = clk.now()
+	// The socket's latest read took the body's end or, over HTTP/2,
+	// something after it: an upper bound on its arrival, as now is.
+	t.Done = arrivedAt(clk, c.rx, t.FirstByte)
 	t.Bytes = n
 	if err != nil {
 		t.Err, t.ErrPhase, t.ErrText = classify(rctx, err), histogram.Download, err
