@@ -120,9 +120,12 @@ func (e *Engine) prepare(ctx context.Context, t0 time.Time) (context.CancelCause
 	if e.cfg.Concurrency > 0 && e.cfg.Mode == ModeKeepAlive {
 		conns = e.cfg.Concurrency // a closed loop per connection
 	}
+	// The kernel's receive timestamps, turned on before T0 so that the
+	// first responses are stamped too (rxStampsOn).
+	stamps := rxStampsOn()
 	if e.cfg.Client == ClientFast && e.cfg.Mode != ModeH2 {
-		// Before T0, so that the first responses are stamped too.
-		if rxStampsOn() && e.cfg.Pacer == PacerTick && e.cfg.Concurrency == 0 {
+		// (TLS connections read inside crypto/tls, never at the gate.)
+		if stamps && e.cfg.Pacer == PacerTick && e.cfg.Concurrency == 0 && e.cfg.URL.Scheme == "http" {
 			e.gate = newTickGate()
 			nd.gate = e.gate
 		}

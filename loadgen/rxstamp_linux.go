@@ -24,12 +24,14 @@ import (
 // out.
 //
 // The quirks, all kept here: the stamp is on CLOCK_REALTIME (clock.at
-// converts it), a read that consumes several packets carries the last one's
-// (an upper bound on the arrival of everything read so far, which is what
-// Done needs; for the first byte it is exact when the first read took one
-// packet and at worst what a user-space stamp would be), and a packet that
-// arrived before the kernel turned timestamping on has none: at is then 0,
-// and the caller stamps the read itself.
+// converts it); a read carries the stamp of the last packet it consumed,
+// and a packet that arrives behind an unread one is merged into it with
+// its newer stamp (tcp_try_coalesce), so the stamp is the arrival of the
+// newest byte read: exact for Done, and for the first byte exact when
+// nothing came after it before the read, else later, but never later than
+// the read's return (a user-space stamp); and a packet that arrived before
+// the kernel turned timestamping on has none: at is then 0, and the caller
+// stamps the read itself.
 type rxMsg struct {
 	hdr syscall.Msghdr
 	iov syscall.Iovec

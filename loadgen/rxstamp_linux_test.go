@@ -203,6 +203,16 @@ func TestReadPooledWaitsAtGate(t *testing.T) {
 		return e == 0 && n == 1
 	}
 
+	// queued returns how many bytes wait in c's socket.
+	queued := func(c *fileConn) int {
+		var b [64]byte
+		n, _, e := syscall.RawSyscall6(syscall.SYS_RECVFROM, uintptr(c.fd), uintptr(unsafe.Pointer(&b[0])), 64, syscall.MSG_PEEK|syscall.MSG_DONTWAIT, 0, 0)
+		if e != 0 {
+			return 0
+		}
+		return int(n)
+	}
+
 	t.Run("tick", func(t *testing.T) {
 		g := newTickGate()
 		c, srv := dial(t, g)
@@ -222,6 +232,37 @@ func TestReadPooledWaitsAtGate(t *testing.T) {
 		}
 		if rx := c.rxTime(); rx < before || rx > after+int64(10*time.Millisecond) {
 			t.Fatalf("receive stamp %d ns after the write began (it took %d ns)", rx-before, after-before)
+		}
+	})
+	t.Run("two packets", func(t *testing.T) {
+		// By the tick a response has come in two packets, 30 ms apart, and
+		// the read takes both: it is stamped with the second's arrival,
+		// which is exact for the response's end (Done). The first byte's
+		// own arrival is lost: the kernel merges a packet into the unread
+		// one before it and keeps the newer stamp (tcp_try_coalesce), so
+		// not even a peek finds it. Under the gate such a response's ttfb
+		// ends up to a tick late (doc.go).
+		g := newTickGate()
+		c, srv := dial(t, g)
+		got := read(c)
+		waitFor(t, "the read to wait at the gate", func() bool { return g.parked.Load() == 1 })
+		if _, err := srv.Write([]byte("hel")); err != nil {
+			t.Fatal(err)
+		}
+		waitFor(t, "the first packet", func() bool { return arrived(c) })
+		time.Sleep(30 * time.Millisecond) // the packets' arrivals apart
+		before := time.Now().UnixNano()
+		if _, err := srv.Write([]byte("lo")); err != nil {
+			t.Fatal(err)
+		}
+		after := time.Now().UnixNano()
+		waitFor(t, "the second packet", func() bool { return queued(c) == 5 })
+		g.tick()
+		if r := <-got; r.err != nil || r.s != "hello" {
+			t.Fatalf("read %q, %v", r.s, r.err)
+		}
+		if l := c.rxTime(); l < before || l > after+int64(10*time.Millisecond) {
+			t.Errorf("stamped %v after the second write began, want within it (%v)", time.Duration(l-before), time.Duration(after-before))
 		}
 	})
 	t.Run("deadline", func(t *testing.T) {
