@@ -51,14 +51,8 @@ func h1Server(tb testing.TB, closeAfter func(n int) bool, resps ...[]byte) strin
 				defer c.Close()
 				r := bufio.NewReaderSize(c, 4096)
 				for n := 0; ; n++ {
-					for {
-						line, err := r.ReadSlice('\n')
-						if err != nil {
-							return
-						}
-						if len(bytes.TrimRight(line, "\r\n")) == 0 {
-							break
-						}
+					if !skipHead(r) {
+						return
 					}
 					if _, err := c.Write(resps[n%len(resps)]); err != nil {
 						return
@@ -71,6 +65,20 @@ func h1Server(tb testing.TB, closeAfter func(n int) bool, resps ...[]byte) strin
 		}
 	})
 	return "http://" + ln.Addr().String() + "/"
+}
+
+// skipHead reads a request up to its blank line (GETs: no body), reporting
+// whether it got there.
+func skipHead(r *bufio.Reader) bool {
+	for {
+		line, err := r.ReadSlice('\n')
+		if err != nil {
+			return false
+		}
+		if len(bytes.TrimRight(line, "\r\n")) == 0 {
+			return true
+		}
+	}
 }
 
 var okResponse = []byte("HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Type: text/plain\r\n\r\nok")
@@ -281,6 +289,17 @@ type stampedPipe struct {
 
 func (p *stampedPipe) rxTime() int64 { return p.at.Load() }
 
+// lateAnswer reads one request's head from srv, marks p's bytes as arrived
+// then, and writes okResponse 40 ms later: a client late to read.
+func lateAnswer(srv net.Conn, p *stampedPipe) {
+	if !skipHead(bufio.NewReader(srv)) {
+		return
+	}
+	p.at.Store(time.Now().UnixNano())
+	time.Sleep(40 * time.Millisecond)
+	srv.Write(okResponse)
+}
+
 // TestH1StampsArrival: with a receive timestamp, ttfb and download end when
 // the response arrived, not when the client read it. Here the response
 // "arrives" at once but the read returns 40 ms later.
@@ -291,21 +310,7 @@ func TestH1StampsArrival(t *testing.T) {
 	p := &stampedPipe{Conn: cli}
 	c := &h1Conn{d: e.conns.(*h1Dialer), nc: p, rx: p, rd: h1Reader{src: p}, connID: 1}
 	defer c.close()
-	go func() {
-		r := bufio.NewReader(srv)
-		for {
-			line, err := r.ReadSlice('\n')
-			if err != nil {
-				return
-			}
-			if len(bytes.TrimRight(line, "\r\n")) == 0 {
-				break
-			}
-		}
-		p.at.Store(time.Now().UnixNano())
-		time.Sleep(40 * time.Millisecond) // the client is late to read
-		srv.Write(okResponse)
-	}()
+	go lateAnswer(srv, p)
 	now := e.clk.now()
 	tr := Trail{Intended: now, Dispatched: now, SlotGranted: now, GotConn: now}
 	if reusable, _ := c.try(context.Background(), &tr, time.Time{}); !reusable || tr.Err != ErrNone {
@@ -338,21 +343,7 @@ func TestStdStampsArrival(t *testing.T) {
 	}
 	c := &stdConn{cc: cc, connID: 1, reqs: d.reqs, clk: d.clock, rx: rxOf(p)}
 	defer c.close()
-	go func() {
-		r := bufio.NewReader(srv)
-		for {
-			line, err := r.ReadSlice('\n')
-			if err != nil {
-				return
-			}
-			if len(bytes.TrimRight(line, "\r\n")) == 0 {
-				break
-			}
-		}
-		p.at.Store(time.Now().UnixNano())
-		time.Sleep(40 * time.Millisecond) // the client is late to read
-		srv.Write(okResponse)
-	}()
+	go lateAnswer(srv, p)
 	now := e.clk.now()
 	tr := Trail{Intended: now, Dispatched: now, SlotGranted: now, GotConn: now}
 	c.do(context.Background(), &tr)

@@ -19,6 +19,25 @@ func TestRxOOBLen(t *testing.T) {
 	}
 }
 
+// dialStamped connects a fileConn to ln, with gate g (nil: none), and
+// returns it with the server's side; both close when the test ends.
+func dialStamped(t *testing.T, ln net.Listener, g *tickGate) (*fileConn, net.Conn) {
+	t.Helper()
+	nc, err := rawDial(context.Background(), ln.Addr().(*net.TCPAddr).AddrPort(), time.Now().Add(5*time.Second))
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, err := ln.Accept()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { nc.Close(); srv.Close() })
+	if g != nil {
+		setGate(nc, g)
+	}
+	return nc.(*fileConn), srv
+}
+
 // TestRxStampIsArrival: a fileConn's reads carry the kernel's receive
 // timestamp of what they read: inside the server's write(2) (loopback
 // delivers there), not when the client got round to reading, both for a
@@ -32,16 +51,7 @@ func TestRxStampIsArrival(t *testing.T) {
 	defer ln.Close()
 	dial := func(t *testing.T) (*fileConn, net.Conn) {
 		t.Helper()
-		nc, err := rawDial(context.Background(), ln.Addr().(*net.TCPAddr).AddrPort(), time.Now().Add(5*time.Second))
-		if err != nil {
-			t.Fatal(err)
-		}
-		srv, err := ln.Accept()
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { nc.Close(); srv.Close() })
-		c := nc.(*fileConn)
+		c, srv := dialStamped(t, ln, nil)
 		if c.rx == nil {
 			t.Skip("this kernel refused SO_TIMESTAMPNS")
 		}
@@ -170,20 +180,7 @@ func TestReadPooledWaitsAtGate(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer ln.Close()
-	dial := func(t *testing.T, g *tickGate) (*fileConn, net.Conn) {
-		t.Helper()
-		nc, err := rawDial(context.Background(), ln.Addr().(*net.TCPAddr).AddrPort(), time.Now().Add(5*time.Second))
-		if err != nil {
-			t.Fatal(err)
-		}
-		srv, err := ln.Accept()
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { nc.Close(); srv.Close() })
-		setGate(nc, g)
-		return nc.(*fileConn), srv
-	}
+	dial := dialStamped
 	type res struct {
 		s   string
 		err error
@@ -215,7 +212,7 @@ func TestReadPooledWaitsAtGate(t *testing.T) {
 
 	t.Run("tick", func(t *testing.T) {
 		g := newTickGate()
-		c, srv := dial(t, g)
+		c, srv := dial(t, ln, g)
 		got := read(c)
 		waitFor(t, "the read to wait at the gate", func() bool { return g.parked.Load() == 1 })
 		before := time.Now().UnixNano()
@@ -243,7 +240,7 @@ func TestReadPooledWaitsAtGate(t *testing.T) {
 		// not even a peek finds it. Under the gate such a response's ttfb
 		// ends up to a tick late (doc.go).
 		g := newTickGate()
-		c, srv := dial(t, g)
+		c, srv := dial(t, ln, g)
 		got := read(c)
 		waitFor(t, "the read to wait at the gate", func() bool { return g.parked.Load() == 1 })
 		if _, err := srv.Write([]byte("hel")); err != nil {
@@ -267,7 +264,7 @@ func TestReadPooledWaitsAtGate(t *testing.T) {
 	})
 	t.Run("deadline", func(t *testing.T) {
 		g := newTickGate()
-		c, _ := dial(t, g)
+		c, _ := dial(t, ln, g)
 		c.SetReadDeadline(time.Now().Add(5 * time.Millisecond))
 		got := read(c)
 		for done := false; !done; {
@@ -284,7 +281,7 @@ func TestReadPooledWaitsAtGate(t *testing.T) {
 	})
 	t.Run("open", func(t *testing.T) {
 		g := newTickGate()
-		c, srv := dial(t, g)
+		c, srv := dial(t, ln, g)
 		got := read(c)
 		waitFor(t, "the read to wait at the gate", func() bool { return g.parked.Load() == 1 })
 		g.open()
