@@ -92,7 +92,6 @@ func (e *Engine) Run(ctx context.Context, plan schedule.Plan, seg schedule.Segme
 	} else {
 		e.pace(ctx, plan.Arrivals(seg))
 	}
-
 	if ctx.Err() != nil {
 		stopRequests(errRunStopped)
 	}
@@ -194,10 +193,9 @@ func (e *Engine) pace(ctx context.Context, arr *schedule.Arrivals) {
 					return
 				}
 				cur = t
-				if e.gate != nil && e.gate.parked.Load() > 0 {
+				if e.gate != nil && e.gate.tick() {
 					// Their responses first: the connections they free
 					// take this tick's arrivals.
-					e.gate.tick()
 					runtime.Gosched()
 				}
 			}

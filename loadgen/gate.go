@@ -57,15 +57,17 @@ func (g *tickGate) wait(dl int64) bool {
 	return !g.opened // opened: the netpoller's read is the next try
 }
 
-// tick wakes every waiting connection.
-func (g *tickGate) tick() {
+// tick wakes every waiting connection, reporting whether there was one. A
+// connection that begins to wait as it runs may wait for the next tick.
+func (g *tickGate) tick() bool {
 	if g.parked.Load() == 0 {
-		return
+		return false
 	}
 	g.mu.Lock()
 	g.gen++
 	g.mu.Unlock()
 	g.cond.Broadcast()
+	return true
 }
 
 // open wakes every waiting connection and lets all later waits through.

@@ -3,7 +3,6 @@
 package loadgen
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"net"
@@ -138,23 +137,10 @@ func TestFileConnIOAsFile(t *testing.T) {
 		}},
 	}
 
-	ln, err := net.ListenTCP("tcp4", &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
+	ln := loopbackListener(t)
 	// pair dials a connection, in the netpoller at once if poll.
 	pair := func(t *testing.T, poll bool) (*fileConn, *net.TCPConn) {
-		nc, err := rawDial(context.Background(), ln.Addr().(*net.TCPAddr).AddrPort(), time.Now().Add(5*time.Second))
-		if err != nil {
-			t.Fatal(err)
-		}
-		srv, err := ln.AcceptTCP()
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { nc.Close(); srv.Close() })
-		c := nc.(*fileConn)
+		c, srv := dialFileConn(t, ln)
 		if c.polled.Load() != nil {
 			t.Fatal("a new connection is in the netpoller before it waited")
 		}
@@ -216,22 +202,7 @@ func (p *countingPool) Put(any) { p.out.Add(-1) }
 // try its read, gives it back while nothing has arrived, and returns the
 // response's bytes in a buffer borrowed once they are there.
 func TestReadPooledHoldsNoBufferWhileWaiting(t *testing.T) {
-	ln, err := net.ListenTCP("tcp4", &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	nc, err := rawDial(context.Background(), ln.Addr().(*net.TCPAddr).AddrPort(), time.Now().Add(5*time.Second))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer nc.Close()
-	srv, err := ln.AcceptTCP()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer srv.Close()
-	c := nc.(*fileConn)
+	c, srv := dialFileConn(t, loopbackListener(t))
 	c.SetReadDeadline(time.Now().Add(10 * time.Second)) // a bound, should the test fail
 
 	pool := new(countingPool)
