@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -206,7 +207,8 @@ type runState struct {
 }
 
 // preparer is a Worker that accepts or refuses an assignment before T0 is
-// chosen (a remote worker checks it against its caps).
+// chosen (a remote worker checks it against its caps), with notes for the
+// run's warnings.
 type preparer interface {
 	prepare(ctx context.Context, a Assignment) (notes []string, err error)
 }
@@ -405,7 +407,10 @@ func (st *runState) prepare(ctx context.Context, armIdx int, ecfg loadgen.Config
 	var refused []error
 	for i, a := range answers {
 		for _, n := range a.notes {
-			st.notes = append(st.notes, fmt.Sprintf("worker %s: %s", cfg.Workers[i].Name(), n))
+			// Each arm asks again: say each thing once.
+			if n = fmt.Sprintf("worker %s: %s", cfg.Workers[i].Name(), n); !slices.Contains(st.notes, n) {
+				st.notes = append(st.notes, n)
+			}
 		}
 		switch {
 		case a.err == nil:

@@ -367,6 +367,7 @@ func (w *session) plan(sctx context.Context, p *tailracepb.Plan) *prepared {
 		var e *loadgen.Engine
 		if e, err = loadgen.New(cfg); err == nil {
 			out = &prepared{arm: arm, e: e, mode: cfg.Mode, plan: plan, seg: seg}
+			reply.Notes = append(reply.Notes, stampNotes()...)
 		}
 	}
 	if err != nil {

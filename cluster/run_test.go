@@ -406,3 +406,43 @@ func lostAts(res *reports.Results) string {
 	}
 	return strings.Join(parts, ", ")
 }
+
+// A worker whose responses the kernel does not stamp says so in the run's
+// warnings, once however many arms ask it, locally and over gRPC alike.
+func TestUnstampedWorkerWarns(t *testing.T) {
+	target := newTarget(t)
+	n := startServer(t, ServerConfig{})
+	startWorker(t, context.Background(), n.join("w1"))
+	workers := append([]Worker{NewLocal("local-0", false)}, n.await(t, 1)...)
+	cfg := Config{Engine: target.engine(t), Modes: []loadgen.Mode{loadgen.ModeKeepAlive, loadgen.ModeClose},
+		Plan: steady(100, 500*time.Millisecond), Workers: workers}
+	stamped := func(res *reports.Results) (n map[string]int) {
+		n = map[string]int{}
+		for _, w := range res.Warnings {
+			if name, _, ok := strings.Cut(strings.TrimPrefix(w, "worker "), ": its responses are stamped where its reads return"); ok {
+				n[name]++
+			}
+		}
+		return n
+	}
+
+	if loadgen.KernelStamps() {
+		res, err := Run(context.Background(), cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := stamped(res); len(got) != 0 {
+			t.Errorf("stamped workers warned of unstamped reads: %v in %q", got, res.Warnings)
+		}
+	}
+
+	defer func(f func() bool) { kernelStamps = f }(kernelStamps)
+	kernelStamps = func() bool { return false }
+	res, err := Run(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := stamped(res); got["local-0"] != 1 || got["w1"] != 1 || len(got) != 2 {
+		t.Errorf("unstamped-read warnings per worker %v, want local-0 and w1 once each: %q", got, res.Warnings)
+	}
+}

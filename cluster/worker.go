@@ -50,6 +50,24 @@ func (w *LocalWorker) Name() string { return w.name }
 // Local reports true.
 func (w *LocalWorker) Local() bool { return true }
 
+// prepare implements preparer: an in-process worker accepts every
+// assignment, and says when its responses are not stamped by the kernel.
+func (w *LocalWorker) prepare(context.Context, Assignment) ([]string, error) {
+	return stampNotes(), nil
+}
+
+// kernelStamps is loadgen.KernelStamps, a variable for tests.
+var kernelStamps = loadgen.KernelStamps
+
+// stampNotes is what a worker says of its stamps: nothing when the kernel
+// stamps its responses on arrival.
+func stampNotes() []string {
+	if kernelStamps() {
+		return nil
+	}
+	return []string{"its responses are stamped where its reads return, not by the kernel on arrival (SO_TIMESTAMPNS is unavailable on its host): its ttfb and download include its own wake-up latency, tens of µs on a busy host"}
+}
+
 // Run implements Worker.
 func (w *LocalWorker) Run(ctx context.Context, a Assignment, emit func(*histogram.Interval)) error {
 	cfg := a.Engine
