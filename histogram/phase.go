@@ -26,6 +26,7 @@ const (
 	Response                 // slot granted -> done (the closed-loop view)
 	Total                    // intended -> done (coordinated-omission free)
 	Server                   // from the response's Server-Timing header
+	ReadLag                  // first response bytes: kernel arrival -> our read returned (the generator's own delay)
 	NumPhases
 )
 
@@ -34,7 +35,7 @@ const NumConsecutive = int(Download) + 1
 
 var phaseNames = [NumPhases]string{
 	"schedule_lag", "pool_wait", "dns", "connect", "tls", "write", "ttfb",
-	"download", "service", "response", "total", "server",
+	"download", "service", "response", "total", "server", "read_lag",
 }
 
 // String returns the phase's name as used in every output (e.g. "pool_wait").

@@ -16,12 +16,13 @@ func (c *clock) now() time.Duration {
 }
 
 // at converts wall, a CLOCK_REALTIME reading in Unix ns (a kernel receive
-// timestamp, rxMsg), into a stamp: now's stamp less how long ago wall was
-// on the realtime clock. Only a step of the wall clock within that interval
-// (microseconds) could mislead it, and the result is kept within [floor,
-// now] all the same.
-func (c *clock) at(wall int64, floor time.Duration) time.Duration {
+// timestamp, rxMsg), into a stamp: now's stamp less age, how long ago wall
+// was on the realtime clock (at least 0). Only a step of the wall clock
+// within that interval (microseconds) could mislead it, and the stamp is
+// kept within [floor, now] all the same.
+func (c *clock) at(wall int64, floor time.Duration) (stamp, age time.Duration) {
 	n := time.Now()
 	now := n.Sub(c.t0)
-	return max(min(now-time.Duration(n.UnixNano()-wall), now), floor, 1)
+	age = max(time.Duration(n.UnixNano()-wall), 0)
+	return max(now-age, floor, 1), age
 }

@@ -17,13 +17,20 @@ func TestClockAt(t *testing.T) {
 		}
 	}
 	wall := time.Now().Add(-200 * time.Millisecond).UnixNano()
-	near("200 ms ago", clk.at(wall, 0), clk.now()-200*time.Millisecond)
-	near("from the future: now", clk.at(time.Now().Add(time.Hour).UnixNano(), 0), clk.now())
-	floor := clk.now() - 10*time.Millisecond
-	if got := clk.at(wall, floor); got != floor {
-		t.Errorf("before the floor: %v, want the floor %v", got, floor)
+	stamp, age := clk.at(wall, 0)
+	near("200 ms ago", stamp, clk.now()-200*time.Millisecond)
+	near("200 ms ago, its age", age, 200*time.Millisecond)
+	stamp, age = clk.at(time.Now().Add(time.Hour).UnixNano(), 0)
+	near("from the future: now", stamp, clk.now())
+	if age != 0 {
+		t.Errorf("from the future: age %v, want 0", age)
 	}
-	if got := clk.at(time.Now().Add(-time.Hour).UnixNano(), 0); got != 1 {
-		t.Errorf("before T0, no floor: %v, want 1 (a stamp is never 0)", got)
+	floor := clk.now() - 10*time.Millisecond
+	if stamp, age = clk.at(wall, floor); stamp != floor {
+		t.Errorf("before the floor: %v, want the floor %v", stamp, floor)
+	}
+	near("before the floor, its age is still the reading's", age, 200*time.Millisecond)
+	if stamp, _ = clk.at(time.Now().Add(-time.Hour).UnixNano(), 0); stamp != 1 {
+		t.Errorf("before T0, no floor: %v, want 1 (a stamp is never 0)", stamp)
 	}
 }

@@ -86,7 +86,11 @@
 // hooks run, an upper bound that is still at or before the read's return.) On the
 // bench VM that wake-up was 77 µs at the median, as long as nginx's whole
 // answer. It costs 1-3% of the closed-loop maximum rate (while it is on, the
-// host timestamps every packet it receives).
+// host timestamps every packet it receives). That wake-up is still measured,
+// as its own phase, read_lag: from the first bytes' arrival to the read that
+// returned them (Trail.ReadLag; not part of total). Where the kernel does
+// not stamp, ttfb ends at the read, no read_lag is recorded, and the run's
+// warnings say so (cluster, KernelStamps).
 //
 // # Request mixes
 //

@@ -196,7 +196,8 @@ func (c *h1Conn) try(ctx context.Context, t *Trail, deadline time.Time) (reusabl
 	if _, err := c.rd.fill(); err != nil {
 		return c.fail(ctx, t, histogram.TTFB, err, ttfb), c.isStale(t, err)
 	}
-	t.FirstByte = c.arrived(t.WroteRequest)
+	t.FirstByte, t.ReadLag = c.arrived(t.WroteRequest)
+	t.HasReadLag = t.ReadLag >= 0
 	if ttfb {
 		c.nc.SetReadDeadline(deadline)
 		if c.d.stopped.Load() {
@@ -217,7 +218,7 @@ func (c *h1Conn) try(ctx context.Context, t *Trail, deadline time.Time) (reusabl
 	if err != nil {
 		return c.fail(ctx, t, histogram.Download, err, false), false
 	}
-	t.Done = c.arrived(t.FirstByte)
+	t.Done, _ = c.arrived(t.FirstByte)
 	// Bytes past the response's end mean the server and we disagree on
 	// framing: never send another request on such a connection. Nor on one
 	// whose request said it would close, whatever the server answered.
@@ -251,20 +252,25 @@ func rxOf(nc net.Conn) rxStamper {
 // arrived stamps the bytes the last read returned: when they arrived, by the
 // kernel's receive timestamp where the socket has one, else now. The stamp is
 // no earlier than floor, the previous boundary (a fast server's answer can
-// arrive before our write(2) has returned).
-func (c *h1Conn) arrived(floor time.Duration) time.Duration {
+// arrive before our write(2) has returned). lag is how long before now they
+// arrived, the generator's own delay in reading them: -1 without a receive
+// timestamp.
+func (c *h1Conn) arrived(floor time.Duration) (stamp, lag time.Duration) {
 	if c.rx != nil {
 		if at := c.rx.rxTime(); at != 0 {
 			// A read that made no system call (the rest of a response an
 			// earlier read took) has the same stamp: the same instant,
 			// without a second conversion's jitter of a few ns.
 			if at != c.rxAt {
-				c.rxAt, c.rxStamp = at, c.d.clock.at(at, floor)
+				c.rxAt = at
+				c.rxStamp, lag = c.d.clock.at(at, floor)
+			} else {
+				lag = c.d.clock.now() - c.rxStamp
 			}
-			return max(c.rxStamp, floor)
+			return max(c.rxStamp, floor), max(lag, 0)
 		}
 	}
-	return c.d.clock.now()
+	return c.d.clock.now(), -1
 }
 
 // isStale tells a kept-alive connection the server closed while it was idle:

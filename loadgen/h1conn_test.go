@@ -325,6 +325,45 @@ func TestH1StampsArrival(t *testing.T) {
 	if late := e.clk.now() - tr.Done; late < 30*time.Millisecond {
 		t.Errorf("the read returned %v after the arrival, want 40 ms (the test did not test)", late)
 	}
+	checkReadLag(t, &tr)
+}
+
+// checkReadLag: a response read 40 ms after it arrived (lateAnswer) has a
+// read_lag of about that, and records it.
+func checkReadLag(t *testing.T, tr *Trail) {
+	t.Helper()
+	if !tr.HasReadLag || tr.ReadLag < 30*time.Millisecond || tr.ReadLag > time.Second {
+		t.Errorf("read lag %v (valid %v), want the 40 ms between arrival and read", tr.ReadLag, tr.HasReadLag)
+	}
+	var smp histogram.Sample
+	tr.Phases(time.Time{}, &smp)
+	if smp.Has&(1<<histogram.ReadLag) == 0 || smp.Phases[histogram.ReadLag] != tr.ReadLag {
+		t.Errorf("read_lag not recorded as %v: has %b, %v", tr.ReadLag, smp.Has, smp.Phases[histogram.ReadLag])
+	}
+}
+
+// Without a receive timestamp there is no read lag to tell: none is
+// recorded, and ttfb ends where the read returned.
+func TestH1NoStampNoReadLag(t *testing.T) {
+	e, _ := fastEngine(t, "http://127.0.0.1:9/", nil)
+	cli, srv := net.Pipe()
+	defer srv.Close()
+	c := &h1Conn{d: e.conns.(*h1Dialer), nc: cli, rd: h1Reader{src: cli}, connID: 1}
+	defer c.close()
+	go lateAnswer(srv, &stampedPipe{})
+	now := e.clk.now()
+	tr := Trail{Intended: now, Dispatched: now, SlotGranted: now, GotConn: now}
+	if reusable, _ := c.try(context.Background(), &tr, time.Time{}); !reusable || tr.Err != ErrNone {
+		t.Fatalf("err %v (%v)", tr.Err, tr.ErrText)
+	}
+	if ttfb := tr.FirstByte - tr.WroteRequest; ttfb < 30*time.Millisecond {
+		t.Errorf("ttfb %v without a stamp, want the 40 ms to the read", ttfb)
+	}
+	var smp histogram.Sample
+	tr.Phases(time.Time{}, &smp)
+	if tr.HasReadLag || smp.Has&(1<<histogram.ReadLag) != 0 {
+		t.Errorf("read lag %v recorded without a receive timestamp", tr.ReadLag)
+	}
 }
 
 // TestStdStampsArrival: net/http's connections (HTTP/2, --client std) take
@@ -356,4 +395,5 @@ func TestStdStampsArrival(t *testing.T) {
 	if dl := tr.Done - tr.FirstByte; dl > time.Millisecond {
 		t.Errorf("download %v: it arrived with the first byte", dl)
 	}
+	checkReadLag(t, &tr)
 }

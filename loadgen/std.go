@@ -33,6 +33,7 @@ type hooks struct {
 	rx        rxStamper // nil: stamp where the hooks run
 	wrote     atomic.Int64
 	firstByte atomic.Int64
+	readLag   atomic.Int64 // with firstByte: arrivedAt's lag
 	ttfbTO    time.Duration
 	cancel    context.CancelCauseFunc
 	ttfbTimer atomic.Pointer[time.Timer]
@@ -57,21 +58,24 @@ func (h *hooks) onWrote(httptrace.WroteRequestInfo) {
 func (h *hooks) onFirstByte() {
 	// net/http calls it on the goroutine that read the bytes, after the
 	// read: that read's receive timestamp is when they arrived.
-	h.firstByte.CompareAndSwap(0, int64(arrivedAt(h.clock, h.rx, time.Duration(h.wrote.Load()))))
+	if at, lag := arrivedAt(h.clock, h.rx, time.Duration(h.wrote.Load())); h.firstByte.CompareAndSwap(0, int64(at)) {
+		h.readLag.Store(int64(lag))
+	}
 	if t := h.ttfbTimer.Load(); t != nil {
 		t.Stop()
 	}
 }
 
 // arrivedAt stamps what rx's latest read returned by its receive
-// timestamp, no earlier than floor; now without one.
-func arrivedAt(clk *clock, rx rxStamper, floor time.Duration) time.Duration {
+// timestamp, no earlier than floor, and says how long before now that was
+// (h1Conn.arrived's lag); now and -1 without one.
+func arrivedAt(clk *clock, rx rxStamper, floor time.Duration) (stamp, lag time.Duration) {
 	if rx != nil {
 		if at := rx.rxTime(); at != 0 {
 			return clk.at(at, floor)
 		}
 	}
-	return clk.now()
+	return clk.now(), -1
 }
 
 var bufPool = sync.Pool{New: func() any { b := make([]byte, 32<<10); return &b }}
@@ -116,7 +120,7 @@ func (c *stdConn) do(ctx context.Context, t *Trail) bool {
 	resp.Body.Close()
 	// The socket's latest read took the body's end or, over HTTP/2,
 	// something after it: an upper bound on its arrival, as now is.
-	t.Done = arrivedAt(clk, c.rx, t.FirstByte)
+	t.Done, _ = arrivedAt(clk, c.rx, t.FirstByte)
 	t.Bytes = n
 	if err != nil {
 		t.Err, t.ErrPhase, t.ErrText = classify(rctx, err), histogram.Download, err
@@ -128,6 +132,10 @@ func (c *stdConn) do(ctx context.Context, t *Trail) bool {
 func (c *stdConn) stamp(t *Trail, h *hooks) {
 	t.WroteRequest = time.Duration(h.wrote.Load())
 	t.FirstByte = time.Duration(h.firstByte.Load())
+	if t.FirstByte != 0 {
+		t.ReadLag = time.Duration(h.readLag.Load())
+		t.HasReadLag = t.ReadLag >= 0
+	}
 }
 
 func (c *stdConn) reserve() bool  { return c.cc.Reserve() == nil }

@@ -26,6 +26,11 @@ type Trail struct {
 	WroteRequest time.Duration
 	FirstByte    time.Duration
 	Done         time.Duration // body fully read, or the error happened
+	// ReadLag is how long after FirstByte (the kernel's arrival stamp) the
+	// read that returned those bytes did: the generator's own delay. Valid
+	// when HasReadLag: the read had a receive timestamp.
+	ReadLag    time.Duration
+	HasReadLag bool
 
 	ConnID     uint64
 	NewConn    bool // this request dialed the connection it used
@@ -117,6 +122,10 @@ func (t *Trail) Phases(t0 time.Time, smp *histogram.Sample) (inversions int) {
 	if t.HasServer {
 		smp.Phases[histogram.Server] = t.Server
 		has |= 1 << histogram.Server
+	}
+	if t.HasReadLag && has&(1<<histogram.Download) != 0 {
+		smp.Phases[histogram.ReadLag] = t.ReadLag
+		has |= 1 << histogram.ReadLag
 	}
 	smp.Has = has
 	if t.Err != ErrNone {

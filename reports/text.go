@@ -104,11 +104,15 @@ func workersText(ew *errWriter, ws []Worker) {
 	}
 }
 
+// readLagNote says what the read_lag phase is, under the report's phase
+// tables (and, wrapped, the summary's).
+const readLagNote = "read_lag is how long after the kernel received a response's first bytes this generator read them (not part of total: ttfb ends at their arrival)."
+
 // PhaseOrder is the order phases appear in tables: the consecutive phases,
 // then the whole-request views.
 var PhaseOrder = []histogram.Phase{
 	histogram.ScheduleLag, histogram.PoolWait, histogram.DNS, histogram.Connect, histogram.TLS,
-	histogram.Write, histogram.TTFB, histogram.Download, histogram.Server,
+	histogram.Write, histogram.TTFB, histogram.Download, histogram.Server, histogram.ReadLag,
 	histogram.Service, histogram.Response, histogram.Total,
 }
 
@@ -125,6 +129,9 @@ func armText(ew *errWriter, a *Arm) {
 	}
 	tw.Flush()
 	ew.printf("  total is measured from the intended send time (no coordinated omission);\n  response is what a closed-loop tool would report.\n")
+	if s, ok := a.Phases[histogram.ReadLag.String()]; ok && s.Count > 0 {
+		ew.printf("  read_lag is how long after the kernel received a response's first bytes\n  this generator read them (not part of total: ttfb ends at their arrival).\n")
+	}
 
 	ew.printf("\ntail breakdown: mean time per phase of the requests at or above each quantile of total\n")
 	tw = tabwriter.NewWriter(ew, 0, 0, 2, ' ', tabwriter.AlignRight)

@@ -18,5 +18,5 @@ func ExampleParse() {
 	// Output:
 	// total.p99.9<250ms
 	// errors<0.1%
-	// error: slo: invalid expression "totl.p99<1s": unknown phase "totl" (want one of schedule_lag, pool_wait, dns, connect, tls, write, ttfb, download, service, response, total, server)
+	// error: slo: invalid expression "totl.p99<1s": unknown phase "totl" (want one of schedule_lag, pool_wait, dns, connect, tls, write, ttfb, download, service, response, total, server, read_lag)
 }

@@ -170,6 +170,8 @@ func sample(rng *rand.Rand, mode string, stall, errs bool, k int) (histogram.Sam
 	s.Set(histogram.TTFB, ttfb)
 	s.Set(histogram.Server, ttfb-us(300))
 	s.Set(histogram.Download, us(50))
+	// Not drawn from rng, which would move every other figure.
+	s.Set(histogram.ReadLag, time.Duration(40+k%50)*time.Microsecond)
 	var sum time.Duration
 	for p := range histogram.NumConsecutive {
 		sum += s.Phases[p]
