@@ -83,7 +83,10 @@ func phaseClass(p histogram.Phase) string { return "ph" + fmt.Sprint(int(p)) }
 func phaseTable(a *Arm, id string) *table {
 	t := &table{ID: id + "-phases", Class: "phases",
 		Head: []string{"phase", "count", "mean", "p50", "p90", "p95", "p99", "p99.9", "max"},
-		Note: "total is measured from the intended send time (no coordinated omission); response is what a closed-loop tool would report; " + readLagNote}
+		Note: "total is measured from the intended send time (no coordinated omission); response is what a closed-loop tool would report."}
+	if s, ok := a.Phases[histogram.ReadLag.String()]; ok && s.Count > 0 {
+		t.Note = strings.TrimSuffix(t.Note, ".") + "; " + readLagNote
+	}
 	for _, ph := range PhaseOrder {
 		s, ok := a.Phases[ph.String()]
 		if !ok || s.Count == 0 {
