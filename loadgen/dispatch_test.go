@@ -242,4 +242,11 @@ func TestTickPacerGate(t *testing.T) {
 	if p50 := ttfb.Quantile(0.5); p50 > 2*time.Millisecond {
 		t.Errorf("ttfb p50 %v on a %v grid: stamped when read, not when it arrived", p50, tick)
 	}
+	// What the gate costs is shown, as read_lag: responses wait for the
+	// next tick, 10 ms after their request at most.
+	lag := iv.Hists[histogram.ReadLag]
+	t.Logf("read_lag p50 %v max %v", lag.Quantile(0.5), lag.Max())
+	if lag.Count() != 1000 || lag.Quantile(0.5) < 2*time.Millisecond {
+		t.Errorf("read_lag: %d values, p50 %v: want 1000 with the gate's wait in them (up to %v)", lag.Count(), lag.Quantile(0.5), tick)
+	}
 }
