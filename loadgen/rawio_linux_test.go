@@ -106,8 +106,12 @@ func TestFileConnIOAsFile(t *testing.T) {
 			// The server never reads: the socket buffers fill, then the
 			// write waits until its deadline. How much went out first is
 			// the kernel's business; that some did and the error are ours.
-			c.SetWriteDeadline(time.Now().Add(100 * time.Millisecond))
-			n, err := op(c, make([]byte, 64<<20))
+			// (The buffer is made before the deadline is set: on a busy
+			// machine making it took longer than the deadline once, and
+			// then nothing went out at all.)
+			p := make([]byte, 64<<20)
+			c.SetWriteDeadline(time.Now().Add(300 * time.Millisecond))
+			n, err := op(c, p)
 			if n <= 0 || n >= 64<<20 {
 				return n, fmt.Errorf("wrote %d bytes before the deadline", n)
 			}

@@ -58,8 +58,12 @@ func (h *hooks) onWrote(httptrace.WroteRequestInfo) {
 func (h *hooks) onFirstByte() {
 	// net/http calls it on the goroutine that read the bytes, after the
 	// read: that read's receive timestamp is when they arrived.
-	if at, lag := arrivedAt(h.clock, h.rx, time.Duration(h.wrote.Load())); h.firstByte.CompareAndSwap(0, int64(at)) {
+	// (Always on that goroutine, so its lag can be stored first: whoever
+	// sees firstByte sees the lag that goes with it.)
+	if h.firstByte.Load() == 0 {
+		at, lag := arrivedAt(h.clock, h.rx, time.Duration(h.wrote.Load()))
 		h.readLag.Store(int64(lag))
+		h.firstByte.Store(int64(at))
 	}
 	if t := h.ttfbTimer.Load(); t != nil {
 		t.Stop()
