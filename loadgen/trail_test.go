@@ -1,6 +1,8 @@
 package loadgen
 
 import (
+	"math"
+	"strconv"
 	"testing"
 	"time"
 
@@ -123,4 +125,30 @@ func FuzzParseServerTiming(f *testing.F) {
 			t.Fatalf("parseServerTiming(%q) = %v, %v", s, d, ok)
 		}
 	})
+}
+
+// parseDur must agree with strconv.ParseFloat bit for bit, on its own fast
+// path and off it.
+func TestParseDurMatchesStrconv(t *testing.T) {
+	for _, s := range []string{
+		"0", "12", "12.5", "0.345", "1.", ".5", "000123.4500", "999999999999999", "99999999999999.9",
+		"0.000000000000001", "1234567890123456", "0.1", "0.3", "2.675", "1e3", "-1", "+2", "", ".", "1.2.3", "abc", "1_0", "inf", "NaN",
+	} {
+		checkParseDur(t, s)
+	}
+}
+
+func FuzzParseDur(f *testing.F) {
+	for _, s := range []string{"12.5", "0.345", "1.", ".5", "1e3", "9999999999999999"} {
+		f.Add(s)
+	}
+	f.Fuzz(checkParseDur)
+}
+
+func checkParseDur(t *testing.T, s string) {
+	got, gerr := parseDur(s)
+	want, werr := strconv.ParseFloat(s, 64)
+	if (gerr == nil) != (werr == nil) || (werr == nil && math.Float64bits(got) != math.Float64bits(want)) {
+		t.Errorf("parseDur(%q) = %v, %v; strconv.ParseFloat: %v, %v", s, got, gerr, want, werr)
+	}
 }
