@@ -113,11 +113,11 @@ func (d *netDialer) dialNet(ctx context.Context, t *Trail) (net.Conn, error) {
 // path, and a TLS handshake's crypto above all) grows a goroutine's stack,
 // and a parked goroutine's grown stack stays grown until a garbage
 // collection shrinks it, which an idle generator may not run for two
-// minutes; a goroutine that exits frees its stack at once. With 10,000 idle
-// connections (bench/idle.sh) the parked workers' stacks took 8 KB each
-// (plain and TLS alike) when they dialed themselves. The extra goroutine
-// costs about a microsecond, once per connection: close and resume modes,
-// which dial per request, dial on the worker.
+// minutes; a goroutine that exits frees its stack at once. This and parseDur
+// took 10,000 idle workers' stacks from 8 KB each to 4 (bench/README.md,
+// "Memory per idle connection"). The extra goroutine costs about a
+// microsecond, once per connection: close and resume modes, which dial per
+// request, dial on the worker.
 func (d *netDialer) dialAside(ctx context.Context, t *Trail) (net.Conn, error) {
 	type result struct {
 		nc  net.Conn
