@@ -36,7 +36,7 @@ if ((settle != 0 && settle < 20)); then
 	echo "idle: IDLE_SETTLE must be 0 or at least 20 (seconds), got $settle" >&2
 	exit 2
 fi
-idle=$((settle > 15 ? settle + 5 : 20)) # the idle stretch, s
+idle=$((settle > 0 ? settle + 5 : 20)) # the idle stretch, s
 work=$(mktemp -d /tmp/tailrace-idle.XXXXXX)
 pids=()
 cleanup() {
@@ -83,7 +83,7 @@ measure() {
 	}
 	local first settled="- -"
 	first=$(read_at 16) # 1 s of burst, then 15 s into the idle stretch
-	((settle > 0)) && settled=$(read_at $((settle + 1)))
+	if ((settle > 0)); then settled=$(read_at $((settle + 1))); fi
 	wait "$p" && [[ $first != " "* && $settled != " "* ]] || {
 		echo "idle: $name run failed:" >&2
 		cat "$work/$name.out" >&2
@@ -111,6 +111,8 @@ for kind in plain tls; do
 	echo "$r"
 	read -r _ rss fds srss sfds <<<"$r"
 	per "$kind" "15 s after the burst" "$rss" "$fds" "$brss" "$bfds"
-	((settle > 0)) && per "$kind" "${settle} s after the burst" "$srss" "$sfds" "$bsrss" "$bsfds"
+	if ((settle > 0)); then
+		per "$kind" "${settle} s after the burst" "$srss" "$sfds" "$bsrss" "$bsfds"
+	fi
 done
 echo "outputs: $work"

@@ -8,10 +8,13 @@ import (
 	"io"
 	"net"
 	"net/netip"
+	"net/url"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/tailrace/tailrace/loadgen/resolver"
 )
 
 func TestRawDialConnects(t *testing.T) {
@@ -184,6 +187,54 @@ func BenchmarkDial(b *testing.B) {
 			syscall.Getrusage(syscall.RUSAGE_SELF, &after)
 			user := time.Duration(after.Utime.Nano() - before.Utime.Nano())
 			b.ReportMetric(float64(user.Microseconds())/float64(b.N), "user-µs/op")
+		})
+	}
+}
+
+// BenchmarkDialAside measures what keep-alive mode's dial on a goroutine of
+// its own (netDialer.dialAside) adds to a dial: "inline" is close mode's
+// dialNet, "aside" keep-alive's, both plain TCP to loopback.
+func BenchmarkDialAside(b *testing.B) {
+	ln, err := net.Listen("tcp4", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			c.Close()
+		}
+	}()
+	u, _ := url.Parse("http://" + ln.Addr().String() + "/")
+	res, err := resolver.New(resolver.Config{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	clk := clock{t0: time.Now()}
+	for _, mode := range []Mode{ModeClose, ModeKeepAlive} {
+		name := map[Mode]string{ModeClose: "inline", ModeKeepAlive: "aside"}[mode]
+		b.Run(name, func(b *testing.B) {
+			d, err := newNetDialer(&Config{URL: u, Mode: mode, ConnectTimeout: time.Second}, &clk, res)
+			if err != nil {
+				b.Fatal(err)
+			}
+			if d.aside != (mode == ModeKeepAlive) {
+				b.Fatalf("%s: aside = %v", mode, d.aside)
+			}
+			b.ReportAllocs()
+			var t Trail
+			for b.Loop() {
+				t = Trail{}
+				c, err := d.dialNet(context.Background(), &t)
+				if err != nil {
+					b.Fatal(err)
+				}
+				c.Close()
+			}
 		})
 	}
 }
