@@ -151,21 +151,7 @@ func TestRawDialCanceled(t *testing.T) {
 // kernel's work dominates the time per dial, so it also reports the
 // process's user CPU per dial (the acceptor's included, the same in both).
 func BenchmarkDial(b *testing.B) {
-	ln, err := net.Listen("tcp4", "127.0.0.1:0")
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer ln.Close()
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			c.Close()
-		}
-	}()
-	ap := ln.Addr().(*net.TCPAddr).AddrPort()
+	ap := closingListener(b)
 	std := net.Dialer{KeepAlive: -1}
 	dials := map[string]func() (net.Conn, error){
 		"raw": func() (net.Conn, error) { return rawDial(context.Background(), ap, time.Time{}) },
@@ -195,21 +181,7 @@ func BenchmarkDial(b *testing.B) {
 // its own (netDialer.dialAside) adds to a dial: "inline" is close mode's
 // dialNet, "aside" keep-alive's, both plain TCP to loopback.
 func BenchmarkDialAside(b *testing.B) {
-	ln, err := net.Listen("tcp4", "127.0.0.1:0")
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer ln.Close()
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			c.Close()
-		}
-	}()
-	u, _ := url.Parse("http://" + ln.Addr().String() + "/")
+	u, _ := url.Parse("http://" + closingListener(b).String() + "/")
 	res, err := resolver.New(resolver.Config{})
 	if err != nil {
 		b.Fatal(err)
@@ -237,4 +209,25 @@ func BenchmarkDialAside(b *testing.B) {
 			}
 		})
 	}
+}
+
+// closingListener listens on loopback until the benchmark ends, closing
+// every connection it accepts, and returns its address.
+func closingListener(b *testing.B) netip.AddrPort {
+	b.Helper()
+	ln, err := net.Listen("tcp4", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			c.Close()
+		}
+	}()
+	return ln.Addr().(*net.TCPAddr).AddrPort()
 }
